@@ -1,0 +1,1 @@
+//! atauth's HTTP surface.
