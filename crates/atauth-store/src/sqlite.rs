@@ -1,1 +1,335 @@
-//! SQLite backend (the embedded default). HELPER-OWNED.
+//! SQLite backend (the embedded default).
+//!
+//! One file (WAL journal) shared by all tenants; every statement of a [`TenantRepo`] carries the
+//! tenant id. Single-use artefacts (codes, refresh tokens, replay markers, approvals) are each
+//! consumed by one atomic statement, so the pool may hold several connections.
+
+mod repo;
+mod rows;
+
+use crate::{NewTenant, Store, StoreError, StoreResult, Tenant, TenantRepo};
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use repo::SqliteTenantRepo;
+use rows::TenantRow;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a used or expired authorization code is kept, so that a replay is recognised as
+/// reuse (and the sessions it minted are revoked) instead of as an unknown code.
+pub const USED_CODE_RETENTION_SECS: i64 = 24 * 60 * 60;
+
+/// Connections in the pool of a file database.
+const FILE_POOL_CONNECTIONS: u32 = 8;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const TENANT_COLUMNS: &str = "id, issuer, name, resource_server, created_at, disabled";
+
+/// The SQLite [`Store`]. Cheap to clone (the pool is reference-counted).
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// In-memory databases live as long as one connection to them is open: this one is never
+    /// used, it only keeps the database alive whatever the pool does with its connections.
+    anchor: Option<Arc<Mutex<SqliteConnection>>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("in_memory", &self.anchor.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database file at `path`: WAL journal, foreign keys
+    /// on, 5 s busy timeout, `synchronous = NORMAL`; applies pending migrations.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Normal);
+
+        // Switching a database into WAL needs an exclusive lock that the busy timeout does not
+        // wait for, so do it (and the migrations) on one connection before the pool opens more.
+        // WAL is persistent: pool connections then find the file in WAL mode already.
+        let mut bootstrap = options
+            .clone()
+            .journal_mode(SqliteJournalMode::Wal)
+            .connect()
+            .await
+            .map_err(|e| unavailable("open database", &e))?;
+        migrate(&mut bootstrap).await?;
+        bootstrap
+            .close()
+            .await
+            .map_err(|e| unavailable("open database", &e))?;
+
+        let pool = SqlitePoolOptions::new()
+            .max_connections(FILE_POOL_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|e| unavailable("open database", &e))?;
+        Ok(Self {
+            pool,
+            anchor: None,
+        })
+    }
+
+    /// A fresh private in-memory database (tests, demos). Each call gets its own database.
+    ///
+    /// The database is a uniquely named shared-cache memory database reached through a pool of
+    /// ONE connection (shared-cache table locks are not covered by the busy timeout, so
+    /// statements are serialised instead), plus an idle anchor connection that keeps the
+    /// database alive even if the pool recycles its connection.
+    pub async fn open_in_memory() -> StoreResult<Self> {
+        // `sqlite::memory:` gives a unique `file:sqlx-in-memory-N` shared-cache name per parse.
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| unavailable("open database", &e))?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+
+        let mut anchor = options
+            .clone()
+            .connect()
+            .await
+            .map_err(|e| unavailable("open database", &e))?;
+        migrate(&mut anchor).await?;
+
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(|e| unavailable("open database", &e))?;
+        Ok(Self {
+            pool,
+            anchor: Some(Arc::new(Mutex::new(anchor))),
+        })
+    }
+
+    /// Housekeeping, for all tenants: deletes expired replay markers, expired requests that
+    /// were never approved, and approved requests whose code was used or expired more than
+    /// [`USED_CODE_RETENTION_SECS`] ago. Returns the number of rows deleted.
+    pub async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
+        let cutoff = now.saturating_sub(USED_CODE_RETENTION_SECS);
+        let replay = sqlx::query("DELETE FROM replay WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_err("purge replay markers", e))?
+            .rows_affected();
+        let unapproved =
+            sqlx::query("DELETE FROM auth_requests WHERE code_hash IS NULL AND expires_at <= ?")
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| map_err("purge requests", e))?
+                .rows_affected();
+        let codes = sqlx::query(
+            "DELETE FROM auth_requests WHERE code_hash IS NOT NULL \
+             AND (code_used_at <= ?1 OR (code_used_at IS NULL AND code_expires_at <= ?1))",
+        )
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("purge codes", e))?
+        .rows_affected();
+        Ok(replay + unapproved + codes)
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn migrate(conn: &mut SqliteConnection) -> StoreResult<()> {
+    MIGRATOR
+        .run(conn)
+        .await
+        .map_err(|e| unavailable("migrate database", &e))
+}
+
+/// The `host[:port]` of an issuer origin, lowercased: the issuer without its scheme (and
+/// without a trailing slash, should one have slipped in).
+pub(crate) fn issuer_host(issuer: &str) -> String {
+    let lower = issuer.trim().to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .unwrap_or(&lower);
+    rest.trim_end_matches('/').to_owned()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_tenant(&self, tenant: NewTenant) -> StoreResult<Tenant> {
+        let host = issuer_host(&tenant.issuer);
+        let sql = format!(
+            "INSERT INTO tenants (issuer, host, name, resource_server, created_at, disabled) \
+             VALUES (?, ?, ?, ?, ?, 0) RETURNING {TENANT_COLUMNS}"
+        );
+        let row: TenantRow = sqlx::query_as(&sql)
+            .bind(&tenant.issuer)
+            .bind(&host)
+            .bind(&tenant.name)
+            .bind(&tenant.resource_server)
+            .bind(tenant.now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_err("create tenant", e))?;
+        Ok(row.into())
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY id");
+        let rows: Vec<TenantRow> = sqlx::query_as(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_err("list tenants", e))?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn tenant_by_host(&self, host: &str) -> StoreResult<Option<Tenant>> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE host = ? AND disabled = 0");
+        let row: Option<TenantRow> = sqlx::query_as(&sql)
+            .bind(host.trim().to_ascii_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("find tenant by host", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn tenant_by_issuer(&self, issuer: &str) -> StoreResult<Option<Tenant>> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE issuer = ? AND disabled = 0");
+        let row: Option<TenantRow> = sqlx::query_as(&sql)
+            .bind(issuer)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("find tenant by issuer", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn tenant_by_handle(&self, handle: &str) -> StoreResult<Option<Tenant>> {
+        let row: Option<TenantRow> = sqlx::query_as(
+            "SELECT t.id, t.issuer, t.name, t.resource_server, t.created_at, t.disabled \
+             FROM tenants t JOIN accounts a ON a.tenant_id = t.id \
+             WHERE a.handle = ? AND t.disabled = 0",
+        )
+        .bind(handle.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| map_err("find tenant by handle", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    fn tenant_repo(&self, tenant: &Tenant) -> Arc<dyn TenantRepo> {
+        Arc::new(SqliteTenantRepo::new(self.pool.clone(), tenant.id))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_err("ping", e))?;
+        Ok(())
+    }
+}
+
+/// Maps a database error: uniqueness violations become [`StoreError::Conflict`] with a readable
+/// message; anything else [`StoreError::Unavailable`]. Messages never carry bound values (so no
+/// hashes or secrets): database messages name constraints and columns only.
+pub(crate) fn map_err(op: &'static str, e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(conflict_message(op, db.message()));
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::Conflict(format!("{op}: refers to an unknown tenant"));
+        }
+    }
+    unavailable(op, &e)
+}
+
+fn unavailable(op: &str, e: &dyn std::fmt::Display) -> StoreError {
+    tracing::warn!(operation = op, error = %e, "storage error");
+    StoreError::Unavailable(format!("{op}: {e}"))
+}
+
+/// A readable message for a uniqueness violation, from the constraint or column names in the
+/// database message (`UNIQUE constraint failed: accounts.tenant_id, accounts.handle` in SQLite;
+/// constraint names containing the column names in PostgreSQL).
+fn conflict_message(op: &str, db_message: &str) -> String {
+    let m = db_message.to_ascii_lowercase();
+    let what = if m.contains("issuer") {
+        "a tenant with this issuer already exists"
+    } else if m.contains("host") {
+        "a tenant with this issuer host already exists"
+    } else if m.contains("handle") {
+        "this handle is already taken"
+    } else if m.contains("email") {
+        "an account with this e-mail address already exists"
+    } else if m.contains("did") {
+        "an account with this DID already exists"
+    } else if m.contains("kid") {
+        "a signing key with this key id already exists"
+    } else if m.contains("code_hash") {
+        "this authorization code already exists"
+    } else if m.contains("refresh_hash") {
+        "this refresh token already exists"
+    } else if m.contains("accounts") {
+        "an account with this id already exists"
+    } else if m.contains("auth_requests") {
+        "a request with this id already exists"
+    } else if m.contains("sessions") {
+        "a session with this id already exists"
+    } else {
+        "duplicate"
+    };
+    format!("{op}: {what}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_host_strips_scheme_and_lowercases() {
+        assert_eq!(issuer_host("https://Coop-A.Example"), "coop-a.example");
+        assert_eq!(issuer_host("http://127.0.0.1:2583"), "127.0.0.1:2583");
+        assert_eq!(issuer_host("https://coop.example/"), "coop.example");
+    }
+
+    #[test]
+    fn conflict_messages_name_the_field() {
+        let m = conflict_message(
+            "create account",
+            "UNIQUE constraint failed: accounts.tenant_id, accounts.handle",
+        );
+        assert_eq!(m, "create account: this handle is already taken");
+        let m = conflict_message("create tenant", "UNIQUE constraint failed: tenants.issuer");
+        assert!(m.contains("issuer"));
+        let m = conflict_message(
+            "create account",
+            "UNIQUE constraint failed: accounts.tenant_id, accounts.id",
+        );
+        assert!(m.contains("id already exists"));
+    }
+}

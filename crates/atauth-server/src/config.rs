@@ -1,0 +1,12 @@
+//! Server settings that the binary fills from flags, environment and file.
+
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    /// Dev mode relaxes exactly what the profile doc's section 4 lists. Never on by default.
+    pub dev: bool,
+    /// A header a trusted reverse proxy sets with the original host (e.g. `X-Forwarded-Host`).
+    /// Only consulted when configured; otherwise `Host` alone routes.
+    pub trusted_host_header: Option<String>,
+    /// Maximum concurrent password hash verifications (argon2 is CPU-bound).
+    pub password_concurrency: usize,
+}

@@ -1,0 +1,111 @@
+//! Pushed authorization requests (RFC 9126), mandatory in the atproto profile.
+
+use crate::dpop_guard;
+use crate::error::ApiError;
+use crate::oauth::body_params;
+use crate::state::AppState;
+use crate::tenant::CurrentTenant;
+use atauth_protocol::constants::{PAR_LIFETIME_SECS, PKCE_CHALLENGE_REUSE_WINDOW_SECS};
+use atauth_protocol::random;
+use atauth_protocol::request;
+use atauth_protocol::OAuthError;
+use atauth_store::NewAuthRequest;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use http::{header, HeaderMap, StatusCode};
+
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:req-";
+const PKCE_NAMESPACE: &str = "pkce_challenge";
+
+pub async fn push(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match body_params(&headers, &body) {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    match handle(&state, &tenant, &headers, &params).await {
+        Ok(response) => response,
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    tenant: &crate::tenant::TenantContext,
+    headers: &HeaderMap,
+    params: &atauth_protocol::params::Params,
+) -> Result<Response, OAuthError> {
+    let now = state.now();
+    // Nonce first: a client retrying after `use_dpop_nonce` must find nothing else consumed.
+    let proof = dpop_guard::require_proof(tenant, headers, "/oauth/par", now).await?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| OAuthError::invalid_client("Missing client_id"))?;
+    let client = state.inner.clients.resolve(client_id).await?;
+    let auth = state
+        .inner
+        .clients
+        .authenticate(tenant, &client, params, now)
+        .await?;
+    if auth.key_thumbprint() == Some(proof.jkt.as_str()) {
+        return Err(OAuthError::invalid_request(
+            "The DPoP proof must not be signed with the client authentication key",
+        ));
+    }
+    let request = request::validate_par(params, &client, &proof.jkt)?;
+
+    // Deliberate difference 6: a PKCE challenge is usable for one flow only, refused at PAR.
+    let first_use = tenant
+        .repo
+        .record_once(
+            PKCE_NAMESPACE,
+            &request.code_challenge,
+            now + PKCE_CHALLENGE_REUSE_WINDOW_SECS,
+            now,
+        )
+        .await
+        .map_err(|e| crate::error::store_error(&e))?;
+    if !first_use {
+        return Err(OAuthError::invalid_request(
+            "This code_challenge was already used; generate a new PKCE verifier for every request",
+        ));
+    }
+
+    let id = random::hex_id(state.inner.rng.as_ref(), 16);
+    let request_json = serde_json::to_string(&request)
+        .map_err(|_| OAuthError::server_error("Could not store the request"))?;
+    tenant
+        .repo
+        .insert_request(NewAuthRequest {
+            id: id.clone(),
+            client_id: client.client_id.clone(),
+            request_json,
+            expires_at: now + PAR_LIFETIME_SECS,
+            now,
+        })
+        .await
+        .map_err(|e| crate::error::store_error(&e))?;
+    let body = serde_json::json!({
+        "request_uri": format!("{REQUEST_URI_PREFIX}{id}"),
+        "expires_in": PAR_LIFETIME_SECS,
+    });
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// The request id inside a `request_uri` we issued, if it has our shape.
+pub fn request_id(request_uri: &str) -> Option<&str> {
+    request_uri
+        .strip_prefix(REQUEST_URI_PREFIX)
+        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+}

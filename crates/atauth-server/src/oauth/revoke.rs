@@ -1,0 +1,104 @@
+//! Token revocation (RFC 7009). Revoking either token of a session ends the whole session.
+
+use crate::dpop_guard;
+use crate::error::{store_error, ApiError};
+use crate::oauth::body_params;
+use crate::state::AppState;
+use crate::tenant::{CurrentTenant, TenantContext};
+use crate::tokens;
+use atauth_protocol::access_token;
+use atauth_protocol::params::Params;
+use atauth_protocol::random::hash_secret;
+use atauth_protocol::OAuthError;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue};
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match body_params(&headers, &body) {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    match handle(&state, &tenant, &headers, &params).await {
+        Ok(()) => {
+            let mut response = Json(serde_json::json!({})).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    tenant: &TenantContext,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(), OAuthError> {
+    let now = state.now();
+    // DPoP is optional at revocation (RFC 7009 predates it), but a proof that is sent must be
+    // valid and carry a current nonce.
+    if let Some(proof) = dpop_guard::dpop_header(headers)? {
+        dpop_guard::verify_proof(
+            tenant,
+            proof,
+            "POST",
+            &tenant.url("/oauth/revoke"),
+            None,
+            now,
+        )
+        .await?;
+    }
+    let token = params.require("token")?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| OAuthError::invalid_client("Missing client_id"))?;
+    let client = state.inner.clients.resolve(client_id).await?;
+    // Deliberate difference 8: RFC 7009 section 2.1 requires authenticating the client.
+    state
+        .inner
+        .clients
+        .authenticate(tenant, &client, params, now)
+        .await?;
+
+    let session_id = if tokens::is_refresh_token_shape(token) {
+        let hash = hash_secret(token);
+        let repo = &tenant.repo;
+        match repo
+            .session_by_refresh(&hash)
+            .await
+            .map_err(|e| store_error(&e))?
+        {
+            Some(s) => Some(s),
+            None => repo
+                .session_by_previous_refresh(&hash)
+                .await
+                .map_err(|e| store_error(&e))?,
+        }
+        .filter(|s| s.client_id == client.client_id)
+        .map(|s| s.id)
+    } else {
+        access_token::verify(token, tenant.issuer(), now, &|kid| tenant.public_key(kid))
+            .ok()
+            .filter(|claims| claims.client_id == client.client_id)
+            .map(|claims| claims.sid)
+    };
+    // RFC 7009 section 2.2: an unknown or foreign token still gets 200.
+    if let Some(id) = session_id {
+        tenant
+            .repo
+            .revoke_session(&id, now)
+            .await
+            .map_err(|e| store_error(&e))?;
+    }
+    Ok(())
+}

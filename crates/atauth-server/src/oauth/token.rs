@@ -1,0 +1,315 @@
+//! The token endpoint: `authorization_code` and `refresh_token` grants (RFC 6749 section 4.1.3,
+//! section 6; atproto profile: DPoP-bound, refresh tokens single use and rotated).
+
+use crate::client_registry::ClientAuth;
+use crate::dpop_guard;
+use crate::error::{store_error, ApiError};
+use crate::oauth::body_params;
+use crate::state::AppState;
+use crate::tenant::{CurrentTenant, TenantContext};
+use crate::tokens::{self, TokenResponse};
+use atauth_protocol::client::ClientMetadata;
+use atauth_protocol::constants::{
+    CONFIDENTIAL_REFRESH_INACTIVITY_SECS, PUBLIC_SESSION_LIFETIME_SECS, REFRESH_RETRY_GRACE_SECS,
+};
+use atauth_protocol::dpop::VerifiedProof;
+use atauth_protocol::params::Params;
+use atauth_protocol::random::{self, hash_secret};
+use atauth_protocol::request::AuthorizationRequest;
+use atauth_protocol::{pkce, OAuthError};
+use atauth_store::{CodeConsumption, NewSession, Rotation, Session};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue};
+
+pub async fn token(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match body_params(&headers, &body) {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    match handle(&state, &tenant, &headers, &params).await {
+        Ok(body) => {
+            let mut response = Json(body).into_response();
+            let h = response.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    tenant: &TenantContext,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.now();
+    let grant_type = params.require("grant_type")?;
+    if !matches!(grant_type, "authorization_code" | "refresh_token") {
+        return Err(OAuthError::new(
+            atauth_protocol::ErrorCode::UnsupportedGrantType,
+            format!("Unsupported grant_type \"{grant_type}\""),
+        ));
+    }
+    let proof = dpop_guard::require_proof(tenant, headers, "/oauth/token", now).await?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| OAuthError::invalid_client("Missing client_id"))?;
+    let client = state.inner.clients.resolve(client_id).await?;
+    let auth = state
+        .inner
+        .clients
+        .authenticate(tenant, &client, params, now)
+        .await?;
+    if auth.key_thumbprint() == Some(proof.jkt.as_str()) {
+        return Err(OAuthError::invalid_request(
+            "The DPoP proof must not be signed with the client authentication key",
+        ));
+    }
+    match grant_type {
+        "authorization_code" => {
+            exchange_code(state, tenant, &client, &auth, &proof, params, now).await
+        }
+        _ => refresh(state, tenant, &client, &auth, &proof, params, now).await,
+    }
+}
+
+async fn exchange_code(
+    state: &AppState,
+    tenant: &TenantContext,
+    client: &ClientMetadata,
+    auth: &ClientAuth,
+    proof: &VerifiedProof,
+    params: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let code = params.require("code")?;
+    // The code is consumed before any other check: a failed exchange burns it (reference rule).
+    let record = match tenant
+        .repo
+        .consume_code(&hash_secret(code), now)
+        .await
+        .map_err(|e| store_error(&e))?
+    {
+        CodeConsumption::Consumed(record) => record,
+        CodeConsumption::Reused(record) => {
+            // RFC 6749 section 4.1.2: revoke what the code issued when it is replayed.
+            tenant
+                .repo
+                .revoke_sessions_of_request(&record.id, now)
+                .await
+                .map_err(|e| store_error(&e))?;
+            return Err(OAuthError::invalid_grant(
+                "This code was already used; the tokens it produced have been revoked",
+            ));
+        }
+        CodeConsumption::Unknown => return Err(OAuthError::invalid_grant("Invalid code")),
+    };
+    let approval = record
+        .approval
+        .as_ref()
+        .ok_or_else(|| OAuthError::invalid_grant("Invalid code"))?;
+    if record.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "This code was issued to another client",
+        ));
+    }
+    if approval.code_expires_at <= now {
+        return Err(OAuthError::invalid_grant("This code has expired"));
+    }
+    let request: AuthorizationRequest = serde_json::from_str(&record.request_json)
+        .map_err(|_| OAuthError::server_error("Stored request is unreadable"))?;
+    if let Some(redirect_uri) = params.get("redirect_uri") {
+        if redirect_uri != request.redirect_uri {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri differs from the one of the authorization request",
+            ));
+        }
+    }
+    let verifier = params
+        .get("code_verifier")
+        .ok_or_else(|| OAuthError::invalid_grant("Missing code_verifier"))?;
+    pkce::verify(verifier, &request.code_challenge)?;
+    if proof.jkt != request.dpop_jkt {
+        return Err(OAuthError::invalid_grant(
+            "The DPoP key differs from the one used for the authorization request",
+        ));
+    }
+    let account = tenant
+        .repo
+        .account_by_id(&approval.account_id)
+        .await
+        .map_err(|e| store_error(&e))?
+        .filter(|a| !a.disabled)
+        .ok_or_else(|| OAuthError::invalid_grant("The account is no longer available"))?;
+
+    let rng = state.inner.rng.as_ref();
+    let refresh_token = client
+        .allows_refresh()
+        .then(|| tokens::new_refresh_token(rng));
+    let (expires_at, refresh_expires_at) = if client.is_confidential() {
+        (None, now + CONFIDENTIAL_REFRESH_INACTIVITY_SECS)
+    } else {
+        let end = now + PUBLIC_SESSION_LIFETIME_SECS;
+        (Some(end), end)
+    };
+    let session = tenant
+        .repo
+        .create_session(NewSession {
+            id: random::token(rng, 16),
+            account_id: account.id.clone(),
+            did: account.did.clone(),
+            client_id: client.client_id.clone(),
+            request_id: record.id.clone(),
+            dpop_jkt: proof.jkt.clone(),
+            scope: approval.granted_scope.clone(),
+            client_key_thumbprint: auth.key_thumbprint().map(str::to_string),
+            refresh_hash: refresh_token.as_deref().map(hash_secret),
+            expires_at,
+            refresh_expires_at,
+            now,
+        })
+        .await
+        .map_err(|e| store_error(&e))?;
+    tokens::token_response(tenant, &session, refresh_token, rng, now)
+}
+
+async fn refresh(
+    state: &AppState,
+    tenant: &TenantContext,
+    client: &ClientMetadata,
+    auth: &ClientAuth,
+    proof: &VerifiedProof,
+    params: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = params.require("refresh_token")?;
+    if !client.allows_refresh() {
+        return Err(OAuthError::invalid_grant(
+            "This client is not allowed to use refresh tokens",
+        ));
+    }
+    if !tokens::is_refresh_token_shape(presented) {
+        return Err(OAuthError::invalid_grant("Invalid refresh token"));
+    }
+    let presented_hash = hash_secret(presented);
+    let successor = tokens::successor_refresh_token(tenant, presented);
+    let successor_hash = hash_secret(&successor);
+    let repo = &tenant.repo;
+    let rng = state.inner.rng.as_ref();
+
+    if let Some(session) = repo
+        .session_by_refresh(&presented_hash)
+        .await
+        .map_err(|e| store_error(&e))?
+    {
+        check_session_binding(tenant, &session, client, auth, proof, now).await?;
+        let refresh_expires_at = next_refresh_deadline(client, &session, now);
+        let rotation = Rotation {
+            new_hash: successor_hash.clone(),
+            refresh_expires_at,
+            now,
+        };
+        if let Some(rotated) = repo
+            .rotate_refresh(&presented_hash, rotation)
+            .await
+            .map_err(|e| store_error(&e))?
+        {
+            return tokens::token_response(tenant, &rotated, Some(successor), rng, now);
+        }
+        // Lost a race with a concurrent rotation of the same token: treat like a retry below.
+    }
+
+    let Some(session) = repo
+        .session_by_previous_refresh(&presented_hash)
+        .await
+        .map_err(|e| store_error(&e))?
+    else {
+        return Err(OAuthError::invalid_grant("Invalid refresh token"));
+    };
+    // A retry of the rotation that just happened (a lost response): same client, same DPoP
+    // key, within the grace window, and the successor not rotated further. Answer the same
+    // successor. Any other reuse means the token leaked: end the whole session.
+    let is_retry = session.revoked_at.is_none()
+        && session.client_id == client.client_id
+        && session.dpop_jkt == proof.jkt
+        && session.client_key_thumbprint.as_deref() == auth.key_thumbprint()
+        && session
+            .rotated_at
+            .is_some_and(|t| now - t <= REFRESH_RETRY_GRACE_SECS)
+        && session.refresh_hash.as_deref() == Some(successor_hash.as_str())
+        && session_is_live(&session, now);
+    if is_retry {
+        return tokens::token_response(tenant, &session, Some(successor), rng, now);
+    }
+    repo.revoke_session(&session.id, now)
+        .await
+        .map_err(|e| store_error(&e))?;
+    Err(OAuthError::invalid_grant(
+        "This refresh token was already used; the session has been revoked",
+    ))
+}
+
+fn session_is_live(session: &Session, now: i64) -> bool {
+    session.revoked_at.is_none()
+        && session.expires_at.is_none_or(|end| end > now)
+        && session.refresh_expires_at > now
+}
+
+/// Checks that the refresh comes from the session's client, with its DPoP key and (for
+/// confidential clients) its authentication key; a mismatch revokes the session (reference rule).
+async fn check_session_binding(
+    tenant: &TenantContext,
+    session: &Session,
+    client: &ClientMetadata,
+    auth: &ClientAuth,
+    proof: &VerifiedProof,
+    now: i64,
+) -> Result<(), OAuthError> {
+    if session.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "This refresh token was issued to another client",
+        ));
+    }
+    if !session_is_live(session, now) {
+        return Err(OAuthError::invalid_grant(
+            "This session has ended; sign in again",
+        ));
+    }
+    let mismatch = if session.dpop_jkt != proof.jkt {
+        Some("The DPoP key differs from the one the session is bound to; the session has been revoked")
+    } else if session.client_key_thumbprint.as_deref() != auth.key_thumbprint() {
+        Some("The client authenticated with another key than at sign-in; the session has been revoked")
+    } else {
+        None
+    };
+    if let Some(reason) = mismatch {
+        tenant
+            .repo
+            .revoke_session(&session.id, now)
+            .await
+            .map_err(|e| store_error(&e))?;
+        return Err(OAuthError::invalid_grant(reason));
+    }
+    Ok(())
+}
+
+fn next_refresh_deadline(client: &ClientMetadata, session: &Session, now: i64) -> i64 {
+    if client.is_confidential() {
+        let inactivity = now + CONFIDENTIAL_REFRESH_INACTIVITY_SECS;
+        session
+            .expires_at
+            .map_or(inactivity, |end| end.min(inactivity))
+    } else {
+        session.refresh_expires_at
+    }
+}

@@ -1,0 +1,76 @@
+//! Minting tokens for a session: a JWT access token and an opaque refresh token whose
+//! successor is derived (HMAC) from it, so a retried refresh can be answered identically.
+
+use crate::tenant::TenantContext;
+use atauth_protocol::access_token::{self, AccessTokenClaims, Confirmation};
+use atauth_protocol::constants::{ACCESS_TOKEN_LIFETIME_SECS, TOKEN_RANDOM_BYTES};
+use atauth_protocol::random::{self, RandomSource};
+use atauth_protocol::OAuthError;
+use atauth_store::Session;
+use aws_lc_rs::hmac;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+
+/// Refresh tokens carry a prefix so a token of the wrong kind is recognised cheaply.
+const REFRESH_PREFIX: &str = "ref-";
+
+pub fn new_refresh_token(rng: &dyn RandomSource) -> String {
+    format!("{REFRESH_PREFIX}{}", random::token(rng, TOKEN_RANDOM_BYTES))
+}
+
+/// The token that replaces `previous` at rotation: HMAC(tenant refresh secret, previous).
+/// Only a holder of `previous` can compute it, and the same retry yields the same successor.
+pub fn successor_refresh_token(tenant: &TenantContext, previous: &str) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &tenant.refresh_secret);
+    let tag = hmac::sign(&key, previous.as_bytes());
+    format!("{REFRESH_PREFIX}{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+}
+
+pub fn is_refresh_token_shape(token: &str) -> bool {
+    token.starts_with(REFRESH_PREFIX) && token.len() <= 128
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+    pub sub: String,
+}
+
+/// Builds the token response for `session` (RFC 6749 section 5.1 + atproto's `sub`).
+pub fn token_response(
+    tenant: &TenantContext,
+    session: &Session,
+    refresh_token: Option<String>,
+    rng: &dyn RandomSource,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let claims = AccessTokenClaims {
+        iss: tenant.issuer().to_string(),
+        sub: session.did.clone(),
+        aud: tenant.tenant.resource_server.clone(),
+        client_id: session.client_id.clone(),
+        scope: session.scope.clone(),
+        jti: random::token(rng, 16),
+        sid: session.id.clone(),
+        iat: now,
+        exp: now + ACCESS_TOKEN_LIFETIME_SECS,
+        cnf: Confirmation {
+            jkt: session.dpop_jkt.clone(),
+        },
+    };
+    let access_token = access_token::sign(&tenant.signing_key, &claims)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "DPoP",
+        expires_in: ACCESS_TOKEN_LIFETIME_SECS,
+        refresh_token,
+        scope: session.scope.clone(),
+        sub: session.did.clone(),
+    })
+}

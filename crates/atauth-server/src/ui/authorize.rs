@@ -1,0 +1,661 @@
+//! The authorization endpoint and its pages: sign-in, account choice, consent.
+//!
+//! `GET /oauth/authorize?client_id&request_uri` (PAR only) shows the right page;
+//! the forms post to `/oauth/authorize/{sign-in,select,consent}`. Every POST carries a CSRF
+//! token bound to the device cookie, and every step re-checks the request against its device.
+
+use super::pages::{
+    self, check_form_origin, csrf_token, device_id, message, render, set_device_cookie,
+};
+use super::redirect;
+use crate::error::store_error;
+use crate::oauth::par::request_id;
+use crate::state::AppState;
+use crate::tenant::{CurrentTenant, TenantContext};
+use askama::Template;
+use atauth_protocol::client::ClientMetadata;
+use atauth_protocol::constants::{
+    AUTHORIZATION_INACTIVITY_SECS, CODE_LIFETIME_SECS, TOKEN_RANDOM_BYTES,
+};
+use atauth_protocol::params::Params;
+use atauth_protocol::random::{self, hash_secret};
+use atauth_protocol::request::{AuthorizationRequest, Prompt};
+use atauth_protocol::scope::{self, ScopeSet};
+use atauth_protocol::{ErrorCode, OAuthError};
+use atauth_store::{Account, Approval, AuthRequestRecord};
+use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use std::net::SocketAddr;
+
+/// Scope values a member may withhold on the consent page.
+const OPTIONAL_SCOPES: &[&str] = &[scope::TRANSITION_EMAIL, scope::TRANSITION_CHAT_BSKY];
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage<'a> {
+    coop_name: &'a str,
+    client_name: &'a str,
+    client_id: &'a str,
+    request_uri: &'a str,
+    csrf_token: &'a str,
+    identifier: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "choose_account.html")]
+struct ChooseAccountPage<'a> {
+    coop_name: &'a str,
+    client_name: &'a str,
+    client_id: &'a str,
+    request_uri: &'a str,
+    csrf_token: &'a str,
+    accounts: &'a [Account],
+}
+
+struct Permission {
+    scope: String,
+    text: String,
+    optional: bool,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    coop_name: &'a str,
+    client_name: &'a str,
+    client_id: &'a str,
+    request_uri: &'a str,
+    csrf_token: &'a str,
+    account_id: &'a str,
+    handle: &'a str,
+    permissions: &'a [Permission],
+}
+
+/// A pending request, checked against the device that is looking at it.
+struct Pending {
+    record: AuthRequestRecord,
+    request: AuthorizationRequest,
+    client: ClientMetadata,
+    request_uri: String,
+    device_id: String,
+}
+
+/// Why a step cannot continue: either a page for the member, or a redirect to the client.
+type Step = Result<Pending, Response>;
+
+fn fail_page(tenant: &TenantContext, heading: &str, text: &str) -> Response {
+    message(tenant, StatusCode::BAD_REQUEST, heading, text)
+}
+
+/// Loads and checks the request named by `client_id` + `request_uri` for this device.
+async fn load_pending(
+    state: &AppState,
+    tenant: &TenantContext,
+    client_id: Option<&str>,
+    request_uri: Option<&str>,
+    device_id: String,
+) -> Step {
+    let now = state.now();
+    let rng = state.inner.rng.as_ref();
+    let (Some(client_id), Some(request_uri)) = (client_id, request_uri) else {
+        return Err(fail_page(
+            tenant,
+            "This sign-in link is incomplete",
+            "The app sent you here without a complete sign-in request. Go back to the app and start again.",
+        ));
+    };
+    let unknown = || {
+        fail_page(
+            tenant,
+            "This sign-in request is unknown or has expired",
+            "Sign-in requests are valid for a few minutes only. Go back to the app and start again.",
+        )
+    };
+    let Some(id) = request_id(request_uri) else {
+        return Err(unknown());
+    };
+    let record = match tenant.repo.request_by_id(id).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return Err(unknown()),
+        Err(e) => return Err(unavailable(tenant, &e)),
+    };
+    let Ok(request) = serde_json::from_str::<AuthorizationRequest>(&record.request_json) else {
+        return Err(unknown());
+    };
+    if record.client_id != client_id {
+        return Err(redirect::error_to_client(
+            tenant,
+            &request,
+            ErrorCode::AccessDenied,
+            "The client_id does not match the pushed authorization request",
+            rng,
+        ));
+    }
+    if record.approval.is_none() && record.expires_at <= now {
+        let _ = tenant.repo.delete_request(id).await;
+        return Err(redirect::error_to_client(
+            tenant,
+            &request,
+            ErrorCode::AccessDenied,
+            "The authorization request has expired",
+            rng,
+        ));
+    }
+    let extended = (now + AUTHORIZATION_INACTIVITY_SECS).max(record.expires_at);
+    match tenant
+        .repo
+        .bind_request_device(id, &device_id, extended)
+        .await
+    {
+        Ok(Some(bound)) if bound == device_id => {}
+        Ok(Some(_)) => {
+            return Err(redirect::error_to_client(
+                tenant,
+                &request,
+                ErrorCode::AccessDenied,
+                "This authorization request is being handled in another browser",
+                rng,
+            ))
+        }
+        Ok(None) => return Err(unknown()),
+        Err(e) => return Err(unavailable(tenant, &e)),
+    }
+    if record.approval.is_some() {
+        // Deliberate difference 11: a reload after approval keeps the pending code.
+        return Err(message(
+            tenant,
+            StatusCode::OK,
+            "You already answered this request",
+            "Return to the app to continue.",
+        ));
+    }
+    let client = match state.inner.clients.resolve(client_id).await {
+        Ok(client) => client,
+        Err(e) => {
+            return Err(redirect::error_to_client(
+                tenant,
+                &request,
+                e.code,
+                &e.description,
+                rng,
+            ));
+        }
+    };
+    Ok(Pending {
+        record,
+        request,
+        client,
+        request_uri: request_uri.to_string(),
+        device_id,
+    })
+}
+
+fn unavailable(tenant: &TenantContext, e: &atauth_store::StoreError) -> Response {
+    let _ = store_error(e);
+    message(
+        tenant,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable",
+        "Please try again in a moment.",
+    )
+}
+
+/// `GET /oauth/authorize`.
+pub async fn authorize(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    // Only top-level navigations may show these pages (no fetch/XHR, no frames). Non-browser
+    // agents send no Sec-Fetch-* headers and are let through.
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-mode").is_some_and(|m| m != "navigate")
+        || header("sec-fetch-dest").is_some_and(|d| d != "document")
+    {
+        return fail_page(
+            &tenant,
+            "This page cannot be embedded",
+            "Open the sign-in link directly in your browser.",
+        );
+    }
+    let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return fail_page(&tenant, "This sign-in link is invalid", &e.description),
+    };
+    let (device, is_new_device) = match device_id(&tenant, &headers) {
+        Some(id) => (id, false),
+        None => (pages::new_device_id(state.inner.rng.as_ref()), true),
+    };
+    let mut response = match load_pending(
+        &state,
+        &tenant,
+        params.get("client_id"),
+        params.get("request_uri"),
+        device.clone(),
+    )
+    .await
+    {
+        Ok(pending) => show_next_page(&state, &tenant, pending).await,
+        Err(response) => response,
+    };
+    if is_new_device {
+        set_device_cookie(&tenant, &mut response, &device);
+    }
+    response
+}
+
+/// Chooses the page for a pending request: sign-in, account choice, consent, or (prompt=none)
+/// an immediate answer.
+async fn show_next_page(state: &AppState, tenant: &TenantContext, pending: Pending) -> Response {
+    let rng = state.inner.rng.as_ref();
+    let accounts = match tenant.repo.device_accounts(&pending.device_id).await {
+        Ok(list) => list.into_iter().map(|(a, _)| a).collect::<Vec<_>>(),
+        Err(e) => return unavailable(tenant, &e),
+    };
+    let hint = pending.request.login_hint.as_deref();
+    let hinted = hint.and_then(|h| accounts.iter().find(|a| a.handle == h || a.did == h));
+    match pending.request.prompt {
+        Some(Prompt::Login) => return sign_in_page(tenant, &pending, hint.unwrap_or(""), None),
+        Some(Prompt::None) => {
+            // Without a login_hint there is no way to know which account is meant (reference rule).
+            let Some(account) = hinted else {
+                return redirect::error_to_client(
+                    tenant,
+                    &pending.request,
+                    ErrorCode::LoginRequired,
+                    "No signed-in account",
+                    rng,
+                );
+            };
+            let remembered = tenant
+                .repo
+                .consent(&account.id, &pending.client.client_id)
+                .await;
+            let covered = remembered.ok().flatten().is_some_and(|granted| {
+                let granted = ScopeSet::parse(&granted);
+                pending.request.scopes().iter().all(|s| granted.contains(s))
+            });
+            if !covered {
+                return redirect::error_to_client(
+                    tenant,
+                    &pending.request,
+                    ErrorCode::ConsentRequired,
+                    "The member has not approved this app",
+                    rng,
+                );
+            }
+            let account = account.clone();
+            let scopes = pending.request.scopes();
+            return approve(state, tenant, &pending, &account, scopes).await;
+        }
+        Some(Prompt::SelectAccount) if accounts.is_empty() => {
+            return redirect::error_to_client(
+                tenant,
+                &pending.request,
+                ErrorCode::AccountSelectionRequired,
+                "No signed-in account to select",
+                rng,
+            );
+        }
+        _ => {}
+    }
+    if let Some(account) = hinted {
+        return consent_page(tenant, &pending, account);
+    }
+    if hint.is_some() || accounts.is_empty() {
+        return sign_in_page(tenant, &pending, hint.unwrap_or(""), None);
+    }
+    render(
+        StatusCode::OK,
+        &ChooseAccountPage {
+            coop_name: &tenant.tenant.name,
+            client_name: &pending.client.display_name(),
+            client_id: &pending.client.client_id,
+            request_uri: &pending.request_uri,
+            csrf_token: &csrf_token(tenant, &pending.device_id),
+            accounts: &accounts,
+        },
+    )
+}
+
+fn sign_in_page(
+    tenant: &TenantContext,
+    pending: &Pending,
+    identifier: &str,
+    error: Option<&str>,
+) -> Response {
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    render(
+        status,
+        &SignInPage {
+            coop_name: &tenant.tenant.name,
+            client_name: &pending.client.display_name(),
+            client_id: &pending.client.client_id,
+            request_uri: &pending.request_uri,
+            csrf_token: &csrf_token(tenant, &pending.device_id),
+            identifier,
+            error,
+        },
+    )
+}
+
+fn consent_page(tenant: &TenantContext, pending: &Pending, account: &Account) -> Response {
+    let scopes = pending.request.scopes();
+    let permissions: Vec<Permission> = scopes
+        .iter()
+        .map(|s| {
+            let single = ScopeSet::parse(s);
+            Permission {
+                scope: s.to_string(),
+                text: scope::describe(&single).join("; "),
+                optional: OPTIONAL_SCOPES.contains(&s),
+            }
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &ConsentPage {
+            coop_name: &tenant.tenant.name,
+            client_name: &pending.client.display_name(),
+            client_id: &pending.client.client_id,
+            request_uri: &pending.request_uri,
+            csrf_token: &csrf_token(tenant, &pending.device_id),
+            account_id: &account.id,
+            handle: &account.handle,
+            permissions: &permissions,
+        },
+    )
+}
+
+/// Records the approval, remembers the consent, and sends the code to the client.
+async fn approve(
+    state: &AppState,
+    tenant: &TenantContext,
+    pending: &Pending,
+    account: &Account,
+    granted: ScopeSet,
+) -> Response {
+    let now = state.now();
+    let rng = state.inner.rng.as_ref();
+    let code = format!("cod-{}", random::token(rng, TOKEN_RANDOM_BYTES));
+    let approval = Approval {
+        account_id: account.id.clone(),
+        granted_scope: granted.to_scope_string(),
+        code_hash: hash_secret(&code),
+        code_expires_at: now + CODE_LIFETIME_SECS,
+        now,
+    };
+    match tenant
+        .repo
+        .approve_request(&pending.record.id, approval)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return message(
+                tenant,
+                StatusCode::OK,
+                "You already answered this request",
+                "Return to the app to continue.",
+            )
+        }
+        Err(e) => return unavailable(tenant, &e),
+    }
+    // Deliberate difference 7: remember what the member granted, not what was asked.
+    if let Err(e) = tenant
+        .repo
+        .remember_consent(
+            &account.id,
+            &pending.client.client_id,
+            &granted.to_scope_string(),
+            now,
+        )
+        .await
+    {
+        return unavailable(tenant, &e);
+    }
+    redirect::to_client(tenant, &pending.request, vec![("code".into(), code)], rng)
+}
+
+/// Parses a UI form and checks device + CSRF + origin; loads the pending request.
+async fn form_step(
+    state: &AppState,
+    tenant: &TenantContext,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Params, Pending), Response> {
+    let expired_form = || {
+        fail_page(
+            tenant,
+            "This form has expired",
+            "Your browser did not send the expected security token. Go back to the app and start again; make sure cookies are enabled.",
+        )
+    };
+    let params = Params::parse(body).map_err(|_| expired_form())?;
+    let device = device_id(tenant, headers).ok_or_else(expired_form)?;
+    if !check_form_origin(
+        tenant,
+        headers,
+        &device,
+        params.get("csrf_token").unwrap_or(""),
+    ) {
+        return Err(expired_form());
+    }
+    let pending = load_pending(
+        state,
+        tenant,
+        params.get("client_id"),
+        params.get("request_uri"),
+        device,
+    )
+    .await?;
+    Ok((params, pending))
+}
+
+/// `POST /oauth/authorize/sign-in`.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (params, pending) = match form_step(&state, &tenant, &headers, &body).await {
+        Ok(step) => step,
+        Err(response) => return response,
+    };
+    let rng = state.inner.rng.as_ref();
+    if params.get("action") == Some("cancel") {
+        let _ = tenant.repo.delete_request(&pending.record.id).await;
+        return redirect::error_to_client(
+            &tenant,
+            &pending.request,
+            ErrorCode::AccessDenied,
+            "The member cancelled the sign-in",
+            rng,
+        );
+    }
+    let identifier = params.get("identifier").unwrap_or("").trim().to_string();
+    let password = params.get("password").unwrap_or("").to_string();
+    let now = state.now();
+    let normalized = normalize_identifier(&identifier);
+    let account_key = format!("account:{normalized}");
+    let address_key = format!(
+        "address:{}",
+        address.map(|ip| ip.to_string()).unwrap_or_default()
+    );
+    let throttle = &state.inner.throttle;
+    if let Some(wait) = throttle.retry_after(&account_key, &address_key, now) {
+        let text = format!(
+            "Too many failed attempts. Try again in {} minutes.",
+            (wait + 59) / 60
+        );
+        return sign_in_page(&tenant, &pending, &identifier, Some(&text));
+    }
+    let account = match find_account(&tenant, &normalized).await {
+        Ok(account) => account.filter(|a| !a.disabled),
+        Err(e) => return unavailable(&tenant, &e),
+    };
+    // A missing account costs the same argon2 work as a wrong password (no enumeration).
+    let ok = state
+        .inner
+        .passwords
+        .verify(password, account.as_ref().map(|a| a.password_hash.clone()))
+        .await;
+    let Some(account) = account.filter(|_| ok) else {
+        throttle.record_failure(&account_key, &address_key, now);
+        return sign_in_page(
+            &tenant,
+            &pending,
+            &identifier,
+            Some("Wrong handle, email or password."),
+        );
+    };
+    throttle.record_success(&account_key);
+    if let Err(e) = tenant
+        .repo
+        .add_device_account(&pending.device_id, &account.id, now)
+        .await
+    {
+        return unavailable(&tenant, &e);
+    }
+    consent_page(&tenant, &pending, &account)
+}
+
+fn normalize_identifier(identifier: &str) -> String {
+    identifier
+        .trim()
+        .trim_start_matches('@')
+        .to_ascii_lowercase()
+}
+
+async fn find_account(
+    tenant: &TenantContext,
+    identifier: &str,
+) -> Result<Option<Account>, atauth_store::StoreError> {
+    if identifier.is_empty() {
+        return Ok(None);
+    }
+    if identifier.contains('@') {
+        tenant.repo.account_by_email(identifier).await
+    } else if identifier.starts_with("did:") {
+        tenant.repo.account_by_did(identifier).await
+    } else {
+        tenant.repo.account_by_handle(identifier).await
+    }
+}
+
+/// The device's signed-in account `account_id`, if it is one.
+async fn device_account(
+    tenant: &TenantContext,
+    device: &str,
+    account_id: &str,
+) -> Result<Option<Account>, Response> {
+    match tenant.repo.device_accounts(device).await {
+        Ok(list) => Ok(list
+            .into_iter()
+            .map(|(a, _)| a)
+            .find(|a| a.id == account_id)),
+        Err(e) => Err(unavailable(tenant, &e)),
+    }
+}
+
+/// `POST /oauth/authorize/select`: pick a remembered account, or sign in with another one.
+pub async fn select_account(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (params, pending) = match form_step(&state, &tenant, &headers, &body).await {
+        Ok(step) => step,
+        Err(response) => return response,
+    };
+    let Some(account_id) = params.get("account_id") else {
+        return sign_in_page(&tenant, &pending, "", None);
+    };
+    match device_account(&tenant, &pending.device_id, account_id).await {
+        Ok(Some(account)) => consent_page(&tenant, &pending, &account),
+        Ok(None) => sign_in_page(&tenant, &pending, "", None),
+        Err(response) => response,
+    }
+}
+
+/// `POST /oauth/authorize/consent`: Allow (possibly narrowed) or Deny.
+pub async fn consent(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (params, pending) = match form_step(&state, &tenant, &headers, &body).await {
+        Ok(step) => step,
+        Err(response) => return response,
+    };
+    let rng = state.inner.rng.as_ref();
+    let account = match device_account(
+        &tenant,
+        &pending.device_id,
+        params.get("account_id").unwrap_or(""),
+    )
+    .await
+    {
+        Ok(Some(account)) => account,
+        Ok(None) => return sign_in_page(&tenant, &pending, "", Some("Please sign in again.")),
+        Err(response) => return response,
+    };
+    match params.get("decision") {
+        Some("allow") => {}
+        Some("deny") => {
+            let _ = tenant.repo.delete_request(&pending.record.id).await;
+            return redirect::error_to_client(
+                &tenant,
+                &pending.request,
+                ErrorCode::AccessDenied,
+                "The member denied the request",
+                rng,
+            );
+        }
+        _ => return consent_page(&tenant, &pending, &account),
+    }
+    let granted: Vec<&str> = params
+        .iter()
+        .filter(|(k, _)| k.starts_with("grant_"))
+        .map(|(_, v)| v)
+        .collect();
+    let narrowed = match scope::narrow(&pending.request.scopes(), &granted.join(" ")) {
+        Ok(scopes) => scopes,
+        Err(OAuthError { code, description }) => {
+            let _ = tenant.repo.delete_request(&pending.record.id).await;
+            return redirect::error_to_client(&tenant, &pending.request, code, &description, rng);
+        }
+    };
+    approve(&state, &tenant, &pending, &account, narrowed).await
+}
+
+/// The peer address when the server was started with connection info (throttling key).
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}

@@ -1,0 +1,8 @@
+//! Member pages: server-rendered HTML that works without JavaScript.
+
+pub mod authorize;
+mod pages;
+mod redirect;
+pub mod throttle;
+
+pub use pages::stylesheet;

@@ -1,0 +1,150 @@
+//! Page rendering, cookies and CSRF for the member UI.
+
+use crate::tenant::TenantContext;
+use askama::Template;
+use atauth_protocol::random::{self, secure_eq, RandomSource};
+use aws_lc_rs::hmac;
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+
+/// `frame-ancestors 'none'` stops clickjacking of the consent page; no scripts are needed.
+const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn with_page_headers(mut response: Response, csp: &str) -> Response {
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Renders a template as an HTML page with the UI's security headers.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    let response = match page.render() {
+        Ok(html) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+                .into_response()
+        }
+    };
+    with_page_headers(response, PAGE_CSP)
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub coop_name: &'a str,
+    pub heading: &'a str,
+    pub text: &'a str,
+}
+
+/// A page that explains what happened, in words a member understands.
+pub fn message(tenant: &TenantContext, status: StatusCode, heading: &str, text: &str) -> Response {
+    render(
+        status,
+        &MessagePage {
+            coop_name: &tenant.tenant.name,
+            heading,
+            text,
+        },
+    )
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../templates/atauth.css"),
+    )
+        .into_response()
+}
+
+/// The device cookie identifies this browser across sign-ins (account chooser, request binding).
+/// `__Host-` requires `Secure`, so plain-http dev issuers use an unprefixed name.
+pub fn device_cookie_name(tenant: &TenantContext) -> &'static str {
+    if tenant.is_http() {
+        "atauth-device"
+    } else {
+        "__Host-atauth-device"
+    }
+}
+
+pub fn device_id(tenant: &TenantContext, headers: &HeaderMap) -> Option<String> {
+    let name = device_cookie_name(tenant);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| {
+            v.len() == 43
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+pub fn new_device_id(rng: &dyn RandomSource) -> String {
+    random::token(rng, 32)
+}
+
+pub fn set_device_cookie(tenant: &TenantContext, response: &mut Response, device_id: &str) {
+    let secure = if tenant.is_http() { "" } else { "; Secure" };
+    let cookie = format!(
+        "{}={device_id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}",
+        device_cookie_name(tenant)
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// CSRF token bound to the device: HMAC(tenant cookie secret, device id).
+pub fn csrf_token(tenant: &TenantContext, device_id: &str) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &tenant.cookie_secret);
+    URL_SAFE_NO_PAD.encode(hmac::sign(&key, format!("csrf:{device_id}").as_bytes()).as_ref())
+}
+
+/// Checks a form POST came from our own page: the CSRF token matches the device, and the
+/// browser's `Sec-Fetch-Site` / `Origin` (when sent) name this origin.
+pub fn check_form_origin(
+    tenant: &TenantContext,
+    headers: &HeaderMap,
+    device_id: &str,
+    token: &str,
+) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site").is_some_and(|site| site != "same-origin") {
+        return false;
+    }
+    if header("origin").is_some_and(|origin| origin != tenant.issuer()) {
+        return false;
+    }
+    secure_eq(csrf_token(tenant, device_id).as_bytes(), token.as_bytes())
+}
