@@ -8,7 +8,7 @@
 //! # How the connected address is pinned to the checked one
 //!
 //! One shared `reqwest::Client` is built with a custom `reqwest::dns::Resolve`
-//! ([`resolve`] module). When the connector needs the addresses of a host name, that resolver
+//! (module `resolve`). When the connector needs the addresses of a host name, that resolver
 //! looks the name up (through the injectable [`Resolve`], or `host_overrides`), refuses the
 //! host if any address fails the [address policy](policy), and returns exactly the checked
 //! addresses to the connector, which connects only to those. Lookup, check and connection use

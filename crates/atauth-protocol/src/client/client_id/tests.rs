@@ -219,6 +219,8 @@ fn discoverable_path_must_not_be_root_or_end_with_slash() {
         assert_eq!(code(id, PROD), ErrorCode::InvalidClientMetadata, "{id}");
         assert_eq!(code(id, DEV), ErrorCode::InvalidClientMetadata, "{id}");
     }
+    let e = classify_client_id("https://app.example.com/", PROD).unwrap_err();
+    assert!(e.description.contains("must have a path"), "{}", e.description);
 }
 
 #[test]

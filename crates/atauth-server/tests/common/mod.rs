@@ -1,0 +1,655 @@
+//! A real atauth server on an ephemeral loopback port, two cooperatives, and a test client
+//! that speaks DPoP. Hosts are sent in the `Host` header, so issuers are production-like
+//! (`https://coop-a.test`) while the socket is plain HTTP on 127.0.0.1.
+#![allow(dead_code)]
+
+use atauth_fetch::{FetchConfig, SafeFetcher};
+use atauth_protocol::clock::{Clock, ManualClock};
+use atauth_protocol::jose::{Algorithm, SigningKey};
+use atauth_protocol::random::SystemRandom;
+use atauth_server::accounts::{create_account, AccountSpec};
+use atauth_server::{AppState, ServerConfig};
+use atauth_store::sqlite::SqliteStore;
+use atauth_store::{Account, Store, Tenant};
+use aws_lc_rs::digest;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub const COOP_A: &str = "coop-a.test";
+pub const COOP_B: &str = "coop-b.test";
+pub const PASSWORD: &str = "correct horse battery";
+pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1/callback";
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<dyn Store>,
+    pub http: reqwest::Client,
+    pub tenant_a: Tenant,
+    pub tenant_b: Tenant,
+    pub alice: Account,
+    pub bob: Account,
+    _dir: tempfile::TempDir,
+}
+
+pub fn issuer(host: &str) -> String {
+    format!("https://{host}")
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(FetchConfig::default(), false).await
+    }
+
+    pub async fn start_with(fetch: FetchConfig, dev: bool) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = SqliteStore::open(&dir.path().join("atauth.db"))
+            .await
+            .expect("store");
+        let store: Arc<dyn Store> = Arc::new(sqlite);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let clock = Arc::new(ManualClock::new(now));
+        let rng = SystemRandom;
+        let tenant_a = atauth_server::provision_tenant(
+            &store,
+            &rng,
+            &issuer(COOP_A),
+            "Cooperative A",
+            None,
+            now,
+        )
+        .await
+        .expect("tenant a");
+        let tenant_b = atauth_server::provision_tenant(
+            &store,
+            &rng,
+            &issuer(COOP_B),
+            "Cooperative B",
+            None,
+            now,
+        )
+        .await
+        .expect("tenant b");
+        let alice = create_account(
+            &store,
+            &tenant_a,
+            AccountSpec {
+                handle: "alice.coop-a.test",
+                email: Some("alice@coop-a.test"),
+                did: None,
+                password: PASSWORD,
+            },
+            &rng,
+            now,
+        )
+        .await
+        .expect("alice");
+        let bob = create_account(
+            &store,
+            &tenant_b,
+            AccountSpec {
+                handle: "bob.coop-b.test",
+                email: None,
+                did: Some("did:plc:bobbobbobbobbobbobbobbob"),
+                password: PASSWORD,
+            },
+            &rng,
+            now,
+        )
+        .await
+        .expect("bob");
+        let fetcher = SafeFetcher::new(fetch).expect("fetcher");
+        let config = ServerConfig {
+            dev,
+            trusted_host_header: None,
+            password_concurrency: 2,
+        };
+        let state = AppState::new(
+            store.clone(),
+            Arc::new(fetcher),
+            clock.clone(),
+            Arc::new(rng),
+            config,
+        );
+        let app = atauth_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .expect("client");
+        Self {
+            addr,
+            clock,
+            store,
+            http,
+            tenant_a,
+            tenant_b,
+            alice,
+            bob,
+            _dir: dir,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// A request to `path` on the cooperative served at `host`.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        host: &str,
+        path_and_query: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("http://{}{}", self.addr, path_and_query))
+            .header("host", host)
+    }
+
+    pub fn get(&self, host: &str, path_and_query: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, host, path_and_query)
+    }
+
+    pub async fn post_form(
+        &self,
+        host: &str,
+        path: &str,
+        form: &[(&str, &str)],
+        dpop: Option<String>,
+    ) -> reqwest::Response {
+        let mut req = self.request(reqwest::Method::POST, host, path).form(form);
+        if let Some(proof) = dpop {
+            req = req.header("dpop", proof);
+        }
+        req.send().await.expect("request")
+    }
+}
+
+/// A client's DPoP key, with the last nonce the server handed out.
+pub struct DpopKey {
+    pub key: SigningKey,
+    pub nonce: std::sync::Mutex<Option<String>>,
+}
+
+static JTI: AtomicU64 = AtomicU64::new(1);
+
+impl DpopKey {
+    pub fn new() -> Self {
+        Self::with_algorithm(Algorithm::Es256)
+    }
+
+    pub fn with_algorithm(alg: Algorithm) -> Self {
+        Self {
+            key: SigningKey::generate_with_algorithm(alg, "dpop".into()).expect("key"),
+            nonce: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn jkt(&self) -> String {
+        self.key.public_key().thumbprint()
+    }
+
+    pub fn public_jwk(&self) -> Value {
+        let mut jwk = self.key.public_jwk();
+        if let Some(o) = jwk.as_object_mut() {
+            o.remove("kid");
+        }
+        jwk
+    }
+
+    /// A proof with explicit claims (for negative tests).
+    pub fn proof_with(&self, header_extra: &[(&str, Value)], claims: Value) -> String {
+        let mut header = Map::new();
+        header.insert("typ".into(), json!("dpop+jwt"));
+        header.insert("jwk".into(), self.public_jwk());
+        for (k, v) in header_extra {
+            header.insert((*k).to_string(), v.clone());
+        }
+        self.key.sign_with_header(&header, &claims).expect("sign")
+    }
+
+    pub fn proof(&self, method: &str, url: &str, now: i64, access_token: Option<&str>) -> String {
+        let mut claims = json!({
+            "jti": format!("jti-{}-{}", JTI.fetch_add(1, Ordering::SeqCst), now),
+            "htm": method,
+            "htu": url,
+            "iat": now,
+        });
+        if let Some(nonce) = self.nonce.lock().unwrap().clone() {
+            claims["nonce"] = json!(nonce);
+        }
+        if let Some(token) = access_token {
+            claims["ath"] =
+                json!(URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, token.as_bytes())));
+        }
+        self.proof_with(&[], claims)
+    }
+
+    pub fn remember_nonce(&self, response: &reqwest::Response) {
+        if let Some(n) = response
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+        {
+            *self.nonce.lock().unwrap() = Some(n.to_string());
+        }
+    }
+}
+
+/// PKCE pair (verifier, S256 challenge).
+pub fn pkce() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).unwrap();
+    let verifier = URL_SAFE_NO_PAD.encode(bytes);
+    let challenge = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+pub fn loopback_client_id(scope: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("redirect_uri", LOOPBACK_REDIRECT)
+        .append_pair("scope", scope)
+        .finish();
+    format!("http://localhost?{query}")
+}
+
+/// A client taking part in flows: DPoP key, client id, redirect.
+pub struct TestClient<'a> {
+    pub server: &'a TestServer,
+    pub host: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub dpop: DpopKey,
+    /// Extra form fields sent with PAR/token/revoke (client authentication).
+    pub auth: Box<dyn Fn() -> Vec<(String, String)> + Send + Sync + 'a>,
+}
+
+pub struct Par {
+    pub request_uri: String,
+    pub verifier: String,
+    pub state: String,
+}
+
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub body: Value,
+}
+
+impl<'a> TestClient<'a> {
+    pub fn loopback(server: &'a TestServer, host: &str) -> Self {
+        Self::loopback_with_scope(server, host, "atproto transition:generic transition:email")
+    }
+
+    pub fn loopback_with_scope(server: &'a TestServer, host: &str, scope: &str) -> Self {
+        Self {
+            server,
+            host: host.to_string(),
+            client_id: loopback_client_id(scope),
+            redirect_uri: LOOPBACK_REDIRECT.to_string(),
+            dpop: DpopKey::new(),
+            auth: Box::new(Vec::new),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", issuer(&self.host), path)
+    }
+
+    /// POSTs to a DPoP endpoint, retrying once on `use_dpop_nonce` like real clients.
+    pub async fn dpop_post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let auth = (self.auth)();
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        fields.extend(auth.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        for _ in 0..2 {
+            let proof = self
+                .dpop
+                .proof("POST", &self.url(path), self.server.now(), None);
+            let response = self
+                .server
+                .post_form(&self.host, path, &fields, Some(proof))
+                .await;
+            self.dpop.remember_nonce(&response);
+            if response.status() == 400 {
+                let body: Value = response.json().await.expect("json");
+                if body["error"] == "use_dpop_nonce" {
+                    continue;
+                }
+                return rebuild(400, body);
+            }
+            return response;
+        }
+        panic!("server kept asking for a new DPoP nonce");
+    }
+
+    pub async fn par_with(&self, extra: &[(&str, &str)]) -> reqwest::Response {
+        let (_, challenge) = pkce();
+        let mut form = vec![
+            ("client_id", self.client_id.as_str()),
+            ("response_type", "code"),
+            ("redirect_uri", self.redirect_uri.as_str()),
+            ("state", "state-123"),
+            ("scope", "atproto transition:generic"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        for (k, v) in extra {
+            form.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                form.push((k, v));
+            }
+        }
+        self.dpop_post("/oauth/par", &form).await
+    }
+
+    pub async fn par(&self, scope: &str, extra: &[(&str, &str)]) -> Par {
+        let (verifier, challenge) = pkce();
+        let state = format!("state-{}", JTI.fetch_add(1, Ordering::SeqCst));
+        let mut form = vec![
+            ("client_id", self.client_id.as_str()),
+            ("response_type", "code"),
+            ("redirect_uri", self.redirect_uri.as_str()),
+            ("state", state.as_str()),
+            ("scope", scope),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        form.extend_from_slice(extra);
+        let response = self.dpop_post("/oauth/par", &form).await;
+        assert_eq!(
+            response.status(),
+            201,
+            "PAR failed: {:?}",
+            response.text().await
+        );
+        let body: Value = response.json().await.expect("json");
+        Par {
+            request_uri: body["request_uri"]
+                .as_str()
+                .expect("request_uri")
+                .to_string(),
+            verifier,
+            state,
+        }
+    }
+
+    pub fn authorize_path(&self, request_uri: &str) -> String {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &self.client_id)
+            .append_pair("request_uri", request_uri)
+            .finish();
+        format!("/oauth/authorize?{query}")
+    }
+
+    pub async fn exchange(&self, code: &str, verifier: &str) -> reqwest::Response {
+        self.dpop_post(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &self.client_id),
+                ("redirect_uri", &self.redirect_uri),
+                ("code", code),
+                ("code_verifier", verifier),
+            ],
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.dpop_post(
+            "/oauth/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", &self.client_id),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    pub async fn revoke(&self, token: &str) -> reqwest::Response {
+        self.dpop_post(
+            "/oauth/revoke",
+            &[("client_id", &self.client_id), ("token", token)],
+        )
+        .await
+    }
+
+    /// The whole flow: PAR → authorize → sign in → Allow → code.
+    pub async fn authorize(&self, scope: &str, identifier: &str) -> (Par, String) {
+        let par = self.par(scope, &[]).await;
+        let mut browser = Browser::new(self.server, &self.host);
+        let page = browser.get(&self.authorize_path(&par.request_uri)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Handle or email"), "{}", page.body);
+        let page = browser
+            .post(
+                "/oauth/authorize/sign-in",
+                &[
+                    ("csrf_token", &page.hidden("csrf_token")),
+                    ("request_uri", &par.request_uri),
+                    ("client_id", &self.client_id),
+                    ("identifier", identifier),
+                    ("password", PASSWORD),
+                    ("action", "sign_in"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Allow"), "{}", page.body);
+        let mut form = page.form_fields();
+        form.push(("decision".into(), "allow".into()));
+        let done = browser.post_owned("/oauth/authorize/consent", form).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let location = done.location.expect("redirect");
+        let url = url::Url::parse(&location).expect("location");
+        let params: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(params.get("state"), Some(&par.state));
+        assert_eq!(params.get("iss"), Some(&issuer(&self.host)));
+        let code = params
+            .get("code")
+            .unwrap_or_else(|| panic!("no code in {location}"))
+            .clone();
+        (par, code)
+    }
+
+    /// Signs in and exchanges the code.
+    pub async fn sign_in(&self, scope: &str, identifier: &str) -> Tokens {
+        let (par, code) = self.authorize(scope, identifier).await;
+        let response = self.exchange(&code, &par.verifier).await;
+        assert_eq!(response.status(), 200, "{:?}", response.text().await);
+        tokens(response).await
+    }
+}
+
+pub async fn tokens(response: reqwest::Response) -> Tokens {
+    let body: Value = response.json().await.expect("json");
+    Tokens {
+        access_token: body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string(),
+        refresh_token: body["refresh_token"].as_str().map(str::to_string),
+        body,
+    }
+}
+
+fn rebuild(status: u16, body: Value) -> reqwest::Response {
+    let response = http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .expect("response");
+    reqwest::Response::from(response)
+}
+
+/// A minimal browser: one cookie jar for one host.
+pub struct Browser<'a> {
+    server: &'a TestServer,
+    host: String,
+    pub cookies: Vec<(String, String)>,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub body: String,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Page {
+    /// The value of the hidden input `name`.
+    pub fn hidden(&self, name: &str) -> String {
+        self.form_fields()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
+    }
+
+    /// Hidden inputs and checked checkboxes of the page's form.
+    pub fn form_fields(&self) -> Vec<(String, String)> {
+        let mut fields = Vec::new();
+        for chunk in self.body.split("<input").skip(1) {
+            let tag = chunk.split('>').next().unwrap_or("");
+            let attr = |name: &str| {
+                tag.split(&format!("{name}=\""))
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .map(unescape)
+            };
+            let kind = attr("type").unwrap_or_default();
+            if kind == "hidden" || (kind == "checkbox" && tag.contains("checked")) {
+                if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
+                    fields.push((n, v));
+                }
+            }
+        }
+        fields
+    }
+}
+
+/// Undoes HTML escaping of attribute values (named and numeric character references).
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let Some(end) = tail.find(';') else {
+            out.push_str(tail);
+            return out;
+        };
+        let entity = &tail[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => out.push(c),
+            None => out.push_str(&tail[..=end]),
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(server: &'a TestServer, host: &str) -> Self {
+        Self {
+            server,
+            host: host.to_string(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn finish(&mut self, response: reqwest::Response) -> Page {
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap_or("");
+            if let Some((k, v)) = text.split(';').next().and_then(|kv| kv.split_once('=')) {
+                self.cookies.retain(|(name, _)| name != k);
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response.text().await.unwrap_or_default();
+        Page {
+            status,
+            body,
+            location,
+            headers,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let response = self
+            .server
+            .get(&self.host, path)
+            .header("cookie", self.cookie_header())
+            .header("sec-fetch-mode", "navigate")
+            .header("sec-fetch-dest", "document")
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .expect("get");
+        self.finish(response).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let owned = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.post_owned(path, owned).await
+    }
+
+    pub async fn post_owned(&mut self, path: &str, form: Vec<(String, String)>) -> Page {
+        let response = self
+            .server
+            .request(reqwest::Method::POST, &self.host, path)
+            .header("cookie", self.cookie_header())
+            .header("origin", issuer(&self.host))
+            .header("sec-fetch-site", "same-origin")
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        self.finish(response).await
+    }
+}
