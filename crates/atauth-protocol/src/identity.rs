@@ -117,10 +117,8 @@ pub fn host_for_did_web(did: &str) -> Option<(String, Option<u16>)> {
     if !is_valid_did(did) {
         return None;
     }
+    // A path segment would add `:` to the host, which the host check below refuses.
     let rest = did.strip_prefix("did:web:")?;
-    if rest.contains(':') {
-        return None;
-    }
     let (host, port) = match rest.split_once("%3A") {
         Some((host, port)) => (host, Some(parse_port(port)?)),
         None => (rest, None),

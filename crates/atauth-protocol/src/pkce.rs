@@ -26,11 +26,6 @@ pub fn validate_challenge(challenge: &str, method: Option<&str>) -> Result<(), O
             ))
         }
         Some(S256) => {}
-        Some("plain") => {
-            return Err(OAuthError::invalid_request(
-                "code_challenge_method \"plain\" is not allowed; atproto requires \"S256\"",
-            ))
-        }
         Some(other) => {
             return Err(OAuthError::invalid_request(format!(
                 "code_challenge_method \"{}\" is not supported; atproto requires \"S256\"",
@@ -38,10 +33,9 @@ pub fn validate_challenge(challenge: &str, method: Option<&str>) -> Result<(), O
             )))
         }
     }
-    let decodes_to_digest = challenge.len() == CHALLENGE_LEN
-        && URL_SAFE_NO_PAD
-            .decode(challenge)
-            .is_ok_and(|bytes| bytes.len() == 32);
+    // 43 unpadded characters with zero trailing bits decode to exactly 32 bytes.
+    let decodes_to_digest =
+        challenge.len() == CHALLENGE_LEN && URL_SAFE_NO_PAD.decode(challenge).is_ok();
     if !decodes_to_digest {
         return Err(OAuthError::invalid_request(format!(
             "code_challenge \"{}\" is not an S256 challenge: it must be the 43-character unpadded \

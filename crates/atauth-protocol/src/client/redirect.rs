@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn localhost_redirect_is_refused_even_for_native_clients() {
         let err = native("http://localhost:8080/cb").unwrap_err();
-        assert!(err.contains("localhost"));
+        assert!(err.contains("RFC 8252 section 8.3"), "{err}");
     }
 
     #[test]
