@@ -68,7 +68,7 @@ pub async fn create_account(
 
 /// `did:web:<handle>`, carrying the port of the cooperative's issuer when it is not the default
 /// (atauth serves the DID document on the same port as the issuer).
-fn hosted_did(tenant: &Tenant, handle: &str) -> anyhow::Result<String> {
+pub(crate) fn hosted_did(tenant: &Tenant, handle: &str) -> anyhow::Result<String> {
     let issuer = url::Url::parse(&tenant.issuer)?;
     Ok(identity::did_web_for_host(handle, issuer.port()))
 }

@@ -31,6 +31,16 @@ pub fn is_refresh_token_shape(token: &str) -> bool {
     token.starts_with(REFRESH_PREFIX) && token.len() <= 128
 }
 
+/// Whether `session` still honours an access token issued at `iat`: the session is neither
+/// revoked nor over, and no refresh has replaced the token since (checklist 102: after a
+/// refresh the previous access token is refused). A refresh retried within the grace window
+/// mints tokens at or after `rotated_at`, so those stay valid.
+pub fn session_honours_access_token(session: &Session, iat: i64, now: i64) -> bool {
+    session.revoked_at.is_none()
+        && session.expires_at.is_none_or(|end| end > now)
+        && session.rotated_at.is_none_or(|rotated| iat >= rotated)
+}
+
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -50,6 +60,12 @@ pub fn token_response(
     rng: &dyn RandomSource,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
+    // An access token never outlives its session (public clients: 14 days in total).
+    let exp = session
+        .expires_at
+        .map_or(now + ACCESS_TOKEN_LIFETIME_SECS, |end| {
+            end.min(now + ACCESS_TOKEN_LIFETIME_SECS)
+        });
     let claims = AccessTokenClaims {
         iss: tenant.issuer().to_string(),
         sub: session.did.clone(),
@@ -59,7 +75,7 @@ pub fn token_response(
         jti: random::token(rng, 16),
         sid: session.id.clone(),
         iat: now,
-        exp: now + ACCESS_TOKEN_LIFETIME_SECS,
+        exp,
         cnf: Confirmation {
             jkt: session.dpop_jkt.clone(),
         },
@@ -68,7 +84,7 @@ pub fn token_response(
     Ok(TokenResponse {
         access_token,
         token_type: "DPoP",
-        expires_in: ACCESS_TOKEN_LIFETIME_SECS,
+        expires_in: exp - now,
         refresh_token,
         scope: session.scope.clone(),
         sub: session.did.clone(),

@@ -65,9 +65,12 @@ pub async fn get_session(
         Ok(s) => s,
         Err(e) => return fail(store_error(&e)),
     };
-    if session.is_none_or(|s| s.revoked_at.is_some()) {
+    let live = session.is_some_and(|s| {
+        crate::tokens::session_honours_access_token(&s, principal.claims.iat, now)
+    });
+    if !live {
         return fail(OAuthError::invalid_token(
-            "The session of this token has ended",
+            "This access token was revoked or replaced, or its session has ended",
         ));
     }
     let account = match tenant.repo.account_by_did(&principal.claims.sub).await {

@@ -72,8 +72,10 @@ pub async fn did_document(
         Ok(None) => return not_found(),
         Err(response) => return response,
     };
-    // An external DID (did:plc) is not ours to serve.
-    if !account.did.starts_with("did:web:") {
+    // Only the handle's hosted did:web is ours to serve; an external DID (did:plc, or a
+    // did:web hosted elsewhere) is not.
+    let hosted = crate::accounts::hosted_did(&tenant, &account.handle).ok();
+    if hosted.as_deref() != Some(account.did.as_str()) {
         return not_found();
     }
     Json(json!({

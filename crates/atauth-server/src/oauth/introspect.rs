@@ -13,7 +13,6 @@ use atauth_protocol::OAuthError;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 
@@ -21,7 +20,7 @@ pub async fn introspect(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     headers: HeaderMap,
-    body: Bytes,
+    body: crate::oauth::Body,
 ) -> Response {
     let params = match body_params(&headers, &body) {
         Ok(p) => p,
@@ -101,7 +100,7 @@ async fn handle(
         .session_by_id(&claims.sid)
         .await
         .map_err(|e| store_error(&e))?
-        .is_some_and(|s| s.revoked_at.is_none());
+        .is_some_and(|s| tokens::session_honours_access_token(&s, claims.iat, now));
     if !live {
         return Ok(inactive);
     }

@@ -13,7 +13,6 @@ use atauth_store::NewAuthRequest;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use http::{header, HeaderMap, StatusCode};
 
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:req-";
@@ -23,7 +22,7 @@ pub async fn push(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     headers: HeaderMap,
-    body: Bytes,
+    body: crate::oauth::Body,
 ) -> Response {
     let params = match body_params(&headers, &body) {
         Ok(p) => p,

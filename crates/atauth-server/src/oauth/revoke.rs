@@ -13,14 +13,13 @@ use atauth_protocol::OAuthError;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue};
 
 pub async fn revoke(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     headers: HeaderMap,
-    body: Bytes,
+    body: crate::oauth::Body,
 ) -> Response {
     let params = match body_params(&headers, &body) {
         Ok(p) => p,

@@ -487,7 +487,16 @@ pub async fn sign_in(
     let password = params.get("password").unwrap_or("").to_string();
     let now = state.now();
     let normalized = normalize_identifier(&identifier);
-    let account_key = format!("account:{normalized}");
+    let account = match find_account(&tenant, &normalized).await {
+        Ok(account) => account.filter(|a| !a.disabled),
+        Err(e) => return unavailable(&tenant, &e),
+    };
+    // Failures count per account, whether the member typed the handle, e-mail or DID;
+    // identifiers of no account are counted as typed.
+    let account_key = match &account {
+        Some(a) => format!("account:{}", a.id),
+        None => format!("identifier:{normalized}"),
+    };
     let address_key = format!(
         "address:{}",
         address.map(|ip| ip.to_string()).unwrap_or_default()
@@ -500,10 +509,6 @@ pub async fn sign_in(
         );
         return sign_in_page(&tenant, &pending, &identifier, Some(&text));
     }
-    let account = match find_account(&tenant, &normalized).await {
-        Ok(account) => account.filter(|a| !a.disabled),
-        Err(e) => return unavailable(&tenant, &e),
-    };
     // A missing account costs the same argon2 work as a wrong password (no enumeration).
     let ok = state
         .inner

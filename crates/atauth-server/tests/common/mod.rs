@@ -46,6 +46,16 @@ impl TestServer {
     }
 
     pub async fn start_with(fetch: FetchConfig, dev: bool) -> Self {
+        Self::start_with_resolver(fetch, dev, Arc::new(atauth_fetch::SystemResolver)).await
+    }
+
+    /// Like [`TestServer::start_with`], with the fetcher resolving host names through
+    /// `resolver` (every answer still goes through the address policy).
+    pub async fn start_with_resolver(
+        fetch: FetchConfig,
+        dev: bool,
+        resolver: Arc<dyn atauth_fetch::Resolve>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let sqlite = SqliteStore::open(&dir.path().join("atauth.db"))
             .await
@@ -105,7 +115,7 @@ impl TestServer {
         )
         .await
         .expect("bob");
-        let fetcher = SafeFetcher::new(fetch).expect("fetcher");
+        let fetcher = SafeFetcher::with_resolver(fetch, resolver).expect("fetcher");
         let config = ServerConfig {
             dev,
             trusted_host_header: None,
@@ -651,5 +661,360 @@ impl<'a> Browser<'a> {
             .await
             .expect("post");
         self.finish(response).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the conformance tests (reference-provider.md section 6). Additive only.
+// ---------------------------------------------------------------------------------------------
+
+/// A response header as a string ("" when absent).
+pub fn header_of(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Status and JSON body of an error (or any JSON) answer; panics if the body is not JSON.
+pub async fn status_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
+    (status, body)
+}
+
+/// Asserts an OAuth JSON error with this status and `error` code; returns the body.
+pub async fn expect_error(response: reqwest::Response, status: u16, error: &str) -> Value {
+    let (got, body) = status_json(response).await;
+    assert_eq!(
+        (got, body["error"].as_str().unwrap_or("")),
+        (status, error),
+        "{body}"
+    );
+    body
+}
+
+/// Decodes a compact JWS without verifying it: (header, claims).
+pub fn jwt_parts(token: &str) -> (Value, Value) {
+    let mut parts = token.split('.');
+    let mut decode = || {
+        let part = parts.next().expect("JWS part");
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
+    };
+    let header = decode();
+    let claims = decode();
+    (header, claims)
+}
+
+/// The parameters of a redirect to the client, from the query or (fragment mode) the fragment.
+pub fn redirect_params(location: &str) -> std::collections::HashMap<String, String> {
+    let url = url::Url::parse(location).expect("location is a URL");
+    match url.fragment() {
+        Some(fragment) => url::form_urlencoded::parse(fragment.as_bytes())
+            .into_owned()
+            .collect(),
+        None => url.query_pairs().into_owned().collect(),
+    }
+}
+
+impl DpopKey {
+    /// The same key pair, with no nonce remembered (one key used at two hosts, or twice).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            key: SigningKey::from_pkcs8_with_algorithm(
+                self.key.algorithm(),
+                "dpop".into(),
+                &self.key.to_pkcs8(),
+            )
+            .expect("key copy"),
+            nonce: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The remembered nonce, if any.
+    pub fn current_nonce(&self) -> Option<String> {
+        self.nonce.lock().unwrap().clone()
+    }
+
+    pub fn set_nonce(&self, nonce: Option<String>) {
+        *self.nonce.lock().unwrap() = nonce;
+    }
+
+    /// Standard proof claims for `POST url` at `now` with `nonce` (for tweaking in negative tests).
+    pub fn claims(&self, method: &str, url: &str, now: i64, nonce: Option<&str>) -> Value {
+        let mut claims = json!({
+            "jti": format!("jti-{}-{}", JTI.fetch_add(1, Ordering::SeqCst), now),
+            "htm": method,
+            "htu": url,
+            "iat": now,
+        });
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        claims
+    }
+}
+
+impl TestServer {
+    /// The DPoP nonce `host` hands out right now (read from an answer of its revocation endpoint).
+    pub async fn nonce(&self, host: &str) -> String {
+        let response = self.post_form(host, "/oauth/revoke", &[], None).await;
+        let nonce = header_of(&response, "dpop-nonce");
+        assert!(!nonce.is_empty(), "no DPoP-Nonce from {host}");
+        nonce
+    }
+
+    /// Another account at `tenant` with the test password.
+    pub async fn add_account(&self, tenant: &Tenant, handle: &str, email: Option<&str>) -> Account {
+        create_account(
+            &self.store,
+            tenant,
+            AccountSpec {
+                handle,
+                email,
+                did: None,
+                password: PASSWORD,
+            },
+            &SystemRandom,
+            self.now(),
+        )
+        .await
+        .expect("account")
+    }
+}
+
+impl<'a> TestClient<'a> {
+    /// A public client with an explicit (loopback) `client_id`.
+    pub fn with_client_id(server: &'a TestServer, host: &str, client_id: &str) -> Self {
+        let mut client = Self::loopback(server, host);
+        client.client_id = client_id.to_string();
+        client
+    }
+
+    /// The same client (client_id, redirect, DPoP key) talking to another host.
+    pub fn at_host(&self, host: &str) -> TestClient<'a> {
+        TestClient {
+            server: self.server,
+            host: host.to_string(),
+            client_id: self.client_id.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            dpop: self.dpop.duplicate(),
+            auth: Box::new(Vec::new),
+        }
+    }
+
+    /// The same client with another DPoP key.
+    pub fn with_new_dpop_key(&self) -> TestClient<'a> {
+        TestClient {
+            server: self.server,
+            host: self.host.clone(),
+            client_id: self.client_id.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            dpop: DpopKey::new(),
+            auth: Box::new(Vec::new),
+        }
+    }
+
+    /// Makes sure the client holds a current nonce of its host.
+    pub async fn ensure_nonce(&self) -> String {
+        if let Some(nonce) = self.dpop.current_nonce() {
+            return nonce;
+        }
+        let nonce = self.server.nonce(&self.host).await;
+        self.dpop.set_nonce(Some(nonce.clone()));
+        nonce
+    }
+
+    /// A valid proof for `POST <host><path>` with a current nonce.
+    pub async fn fresh_proof(&self, path: &str) -> String {
+        self.ensure_nonce().await;
+        self.dpop
+            .proof("POST", &self.url(path), self.server.now(), None)
+    }
+
+    /// POSTs `form` with exactly this proof (or none): no nonce retry, headers intact.
+    pub async fn post_with_proof(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        proof: Option<String>,
+    ) -> reqwest::Response {
+        self.server.post_form(&self.host, path, form, proof).await
+    }
+
+    /// The standard PAR form (fresh PKCE and state), with `extra` replacing fields of the same
+    /// name (an empty value removes the field).
+    pub fn par_form(&self, extra: &[(&str, &str)]) -> (Vec<(String, String)>, Par) {
+        let (verifier, challenge) = pkce();
+        let state = format!("state-{}", JTI.fetch_add(1, Ordering::SeqCst));
+        let mut form: Vec<(String, String)> = vec![
+            ("client_id".into(), self.client_id.clone()),
+            ("response_type".into(), "code".into()),
+            ("redirect_uri".into(), self.redirect_uri.clone()),
+            ("state".into(), state.clone()),
+            ("scope".into(), "atproto transition:generic".into()),
+            ("code_challenge".into(), challenge),
+            ("code_challenge_method".into(), "S256".into()),
+        ];
+        for (k, v) in extra {
+            form.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                form.push((k.to_string(), v.to_string()));
+            }
+        }
+        let par = Par {
+            request_uri: String::new(),
+            verifier,
+            state,
+        };
+        (form, par)
+    }
+
+    /// PAR with [`TestClient::par_form`] (nonce retry included); the `Par` gets the request_uri
+    /// when the answer is 201. The response body is returned as JSON.
+    pub async fn par_raw(&self, extra: &[(&str, &str)]) -> (u16, Value, Par) {
+        let (form, mut par) = self.par_form(extra);
+        let fields: Vec<(&str, &str)> =
+            form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let response = self.dpop_post("/oauth/par", &fields).await;
+        let (status, body) = status_json(response).await;
+        if status == 201 {
+            par.request_uri = body["request_uri"]
+                .as_str()
+                .expect("request_uri")
+                .to_string();
+        }
+        (status, body, par)
+    }
+
+    /// `GET /xrpc/com.atproto.server.getSession` with a DPoP-bound token (nonce retry included).
+    pub async fn get_session(&self, token: &str) -> reqwest::Response {
+        let url = self.url("/xrpc/com.atproto.server.getSession");
+        let mut last = None;
+        for _ in 0..2 {
+            let proof = self.dpop.proof("GET", &url, self.server.now(), Some(token));
+            let response = self
+                .server
+                .get(&self.host, "/xrpc/com.atproto.server.getSession")
+                .header("authorization", format!("DPoP {token}"))
+                .header("dpop", proof)
+                .send()
+                .await
+                .expect("getSession");
+            self.dpop.remember_nonce(&response);
+            if response.status() == 401
+                && header_of(&response, "www-authenticate").contains("use_dpop_nonce")
+            {
+                last = Some(response);
+                continue;
+            }
+            return response;
+        }
+        last.expect("response")
+    }
+
+    /// Opens the authorization page of `par` in a fresh browser and signs in `identifier`;
+    /// returns the browser and the consent page.
+    pub async fn open_consent(&self, par: &Par, identifier: &str) -> (Browser<'a>, Page) {
+        let mut browser = Browser::new(self.server, &self.host);
+        let page = browser.get(&self.authorize_path(&par.request_uri)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = browser.submit_sign_in(&page, identifier, PASSWORD).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Allow"), "{}", page.body);
+        (browser, page)
+    }
+
+    /// PAR with `extra`, sign-in and Allow: the final answer (a 303 to the client, or a
+    /// form_post page).
+    pub async fn approve_with(&self, scope: &str, extra: &[(&str, &str)]) -> (Par, Page) {
+        let par = self.par(scope, extra).await;
+        let (mut browser, consent) = self.open_consent(&par, "alice.coop-a.test").await;
+        let done = browser.allow(&consent).await;
+        (par, done)
+    }
+}
+
+impl<'a> Browser<'a> {
+    /// GET with exactly these request headers (besides cookies): for Sec-Fetch-* tests.
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut request = self
+            .server
+            .get(&self.host, path)
+            .header("cookie", self.cookie_header());
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.expect("get");
+        self.finish(response).await
+    }
+
+    /// POST a form with exactly these request headers (besides cookies): for CSRF tests.
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        form: Vec<(String, String)>,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut request = self
+            .server
+            .request(reqwest::Method::POST, &self.host, path)
+            .header("cookie", self.cookie_header())
+            .form(&form);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.expect("post");
+        self.finish(response).await
+    }
+
+    /// Submits the sign-in form of `page` with these credentials.
+    pub async fn submit_sign_in(&mut self, page: &Page, identifier: &str, password: &str) -> Page {
+        let mut form = page.form_fields();
+        form.push(("identifier".into(), identifier.into()));
+        form.push(("password".into(), password.into()));
+        form.push(("action".into(), "sign_in".into()));
+        self.post_owned("/oauth/authorize/sign-in", form).await
+    }
+
+    /// Submits the consent form of `page` with Allow (all boxes as rendered).
+    pub async fn allow(&mut self, page: &Page) -> Page {
+        let mut form = page.form_fields();
+        form.push(("decision".into(), "allow".into()));
+        self.post_owned("/oauth/authorize/consent", form).await
+    }
+
+    /// The value of a cookie in the jar.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+impl Page {
+    /// A header as a string ("" when absent).
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// The code from a successful redirect to the client.
+    pub fn code(&self) -> String {
+        let location = self
+            .location
+            .as_deref()
+            .unwrap_or_else(|| panic!("no redirect: {} {}", self.status, self.body));
+        redirect_params(location)
+            .remove("code")
+            .unwrap_or_else(|| panic!("no code in {location}"))
     }
 }
