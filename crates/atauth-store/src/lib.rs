@@ -1,14 +1,27 @@
 //! Storage behind traits. Every row belongs to a tenant: tenant-scoped operations live on
 //! [`TenantRepo`], which a backend hands out already bound to one tenant, so a handler cannot
 //! forget the tenant. Single-use artefacts are consumed by one atomic statement each.
+//!
+//! Two backends implement the traits with the same semantics: [`sqlite::SqliteStore`] (one
+//! file, the embedded default) and [`postgres::PostgresStore`] (shared by several instances).
+//! [`open_database`] picks one from a URL or path.
 
 mod model;
+mod open;
+pub mod postgres;
+mod rows;
+mod shared;
 pub mod sqlite;
 
 pub use model::*;
+pub use open::open_database;
 
 use async_trait::async_trait;
 use std::sync::Arc;
+
+/// How long a used or expired authorization code is kept, so that a replay is recognised as
+/// reuse (and the sessions it minted are revoked) instead of as an unknown code.
+pub const USED_CODE_RETENTION_SECS: i64 = 24 * 60 * 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -36,6 +49,16 @@ pub trait Store: Send + Sync + 'static {
     fn tenant_repo(&self, tenant: &Tenant) -> Arc<dyn TenantRepo>;
     /// Liveness of the backing database (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Housekeeping, for all tenants: deletes expired replay markers, expired requests that
+    /// were never approved, and approved requests whose code was used or expired more than
+    /// [`USED_CODE_RETENTION_SECS`] ago. Returns the number of rows deleted. (The default does
+    /// nothing, for stores without expiring rows.)
+    async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
+        let _ = now;
+        Ok(0)
+    }
+    /// Closes the connections, waiting for those in use to be returned (graceful shutdown).
+    async fn close(&self) {}
 }
 
 /// Everything stored for one tenant. Implementations bind the tenant id at construction and
@@ -65,14 +88,25 @@ pub trait TenantRepo: Send + Sync + 'static {
     // --- single-use markers (DPoP jti, client assertion jti, PKCE challenges)
     /// Records `key` in `namespace` until `expires_at`. Returns `true` the first time, `false`
     /// if it is already recorded and not expired. One atomic statement.
-    async fn record_once(&self, namespace: &str, key: &str, expires_at: i64, now: i64) -> StoreResult<bool>;
+    async fn record_once(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
 
     // --- authorization requests (PAR) and codes
     async fn insert_request(&self, request: NewAuthRequest) -> StoreResult<()>;
     async fn request_by_id(&self, id: &str) -> StoreResult<Option<AuthRequestRecord>>;
     /// Binds the request to a device on first load. Returns the bound device id afterwards
     /// (which differs from `device_id` if another device got there first).
-    async fn bind_request_device(&self, id: &str, device_id: &str, new_expires_at: i64) -> StoreResult<Option<String>>;
+    async fn bind_request_device(
+        &self,
+        id: &str,
+        device_id: &str,
+        new_expires_at: i64,
+    ) -> StoreResult<Option<String>>;
     /// Stores the approval and the code hash, once: returns `false` if the request already had a
     /// code or is gone.
     async fn approve_request(&self, id: &str, approval: Approval) -> StoreResult<bool>;
@@ -85,7 +119,11 @@ pub trait TenantRepo: Send + Sync + 'static {
     async fn session_by_id(&self, id: &str) -> StoreResult<Option<Session>>;
     /// Rotates the refresh token atomically: only if `old_hash` is the current one and the
     /// session is live. Returns the updated session.
-    async fn rotate_refresh(&self, old_hash: &str, rotation: Rotation) -> StoreResult<Option<Session>>;
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        rotation: Rotation,
+    ) -> StoreResult<Option<Session>>;
     /// The session whose *previous* refresh token hash is `hash` (for retry grace / reuse).
     async fn session_by_previous_refresh(&self, hash: &str) -> StoreResult<Option<Session>>;
     async fn session_by_refresh(&self, hash: &str) -> StoreResult<Option<Session>>;
@@ -93,9 +131,20 @@ pub trait TenantRepo: Send + Sync + 'static {
     async fn revoke_sessions_of_request(&self, request_id: &str, now: i64) -> StoreResult<()>;
 
     // --- consent and device sign-ins
-    async fn remember_consent(&self, account_id: &str, client_id: &str, scope: &str, now: i64) -> StoreResult<()>;
+    async fn remember_consent(
+        &self,
+        account_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()>;
     async fn consent(&self, account_id: &str, client_id: &str) -> StoreResult<Option<String>>;
-    async fn add_device_account(&self, device_id: &str, account_id: &str, now: i64) -> StoreResult<()>;
+    async fn add_device_account(
+        &self,
+        device_id: &str,
+        account_id: &str,
+        now: i64,
+    ) -> StoreResult<()>;
     /// Accounts signed in on a device, most recent first, with their sign-in time.
     async fn device_accounts(&self, device_id: &str) -> StoreResult<Vec<(Account, i64)>>;
 }

@@ -5,9 +5,8 @@
 //! consumed by one atomic statement, so the pool may hold several connections.
 
 mod repo;
-mod rows;
 
-use crate::{NewTenant, Store, StoreError, StoreResult, Tenant, TenantRepo};
+use crate::{NewTenant, Store, StoreResult, Tenant, TenantRepo};
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -20,21 +19,19 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::rows::{TenantRow, TENANT_COLUMNS};
+use crate::shared::{issuer_host, map_err, unavailable};
 use repo::SqliteTenantRepo;
-use rows::TenantRow;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// How long a used or expired authorization code is kept, so that a replay is recognised as
-/// reuse (and the sessions it minted are revoked) instead of as an unknown code.
-pub const USED_CODE_RETENTION_SECS: i64 = 24 * 60 * 60;
+// Defined at the crate root (shared by the backends); kept reachable under its old path.
+pub use crate::USED_CODE_RETENTION_SECS;
 
 /// Connections in the pool of a file database.
 const FILE_POOL_CONNECTIONS: u32 = 8;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-const TENANT_COLUMNS: &str = "id, issuer, name, resource_server, created_at, disabled";
 
 /// The SQLite [`Store`]. Cheap to clone (the pool is reference-counted).
 #[derive(Clone)]
@@ -84,10 +81,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| unavailable("open database", &e))?;
-        Ok(Self {
-            pool,
-            anchor: None,
-        })
+        Ok(Self { pool, anchor: None })
     }
 
     /// A fresh private in-memory database (tests, demos). Each call gets its own database.
@@ -167,17 +161,6 @@ async fn migrate(conn: &mut SqliteConnection) -> StoreResult<()> {
         .map_err(|e| unavailable("migrate database", &e))
 }
 
-/// The `host[:port]` of an issuer origin, lowercased: the issuer without its scheme (and
-/// without a trailing slash, should one have slipped in).
-pub(crate) fn issuer_host(issuer: &str) -> String {
-    let lower = issuer.trim().to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))
-        .unwrap_or(&lower);
-    rest.trim_end_matches('/').to_owned()
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: NewTenant) -> StoreResult<Tenant> {
@@ -251,85 +234,12 @@ impl Store for SqliteStore {
             .map_err(|e| map_err("ping", e))?;
         Ok(())
     }
-}
 
-/// Maps a database error: uniqueness violations become [`StoreError::Conflict`] with a readable
-/// message; anything else [`StoreError::Unavailable`]. Messages never carry bound values (so no
-/// hashes or secrets): database messages name constraints and columns only.
-pub(crate) fn map_err(op: &'static str, e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            return StoreError::Conflict(conflict_message(op, db.message()));
-        }
-        if db.is_foreign_key_violation() {
-            return StoreError::Conflict(format!("{op}: refers to an unknown tenant"));
-        }
-    }
-    unavailable(op, &e)
-}
-
-fn unavailable(op: &str, e: &dyn std::fmt::Display) -> StoreError {
-    tracing::warn!(operation = op, error = %e, "storage error");
-    StoreError::Unavailable(format!("{op}: {e}"))
-}
-
-/// A readable message for a uniqueness violation, from the constraint or column names in the
-/// database message (`UNIQUE constraint failed: accounts.tenant_id, accounts.handle` in SQLite;
-/// constraint names containing the column names in PostgreSQL).
-fn conflict_message(op: &str, db_message: &str) -> String {
-    let m = db_message.to_ascii_lowercase();
-    let what = if m.contains("issuer") {
-        "a tenant with this issuer already exists"
-    } else if m.contains("host") {
-        "a tenant with this issuer host already exists"
-    } else if m.contains("handle") {
-        "this handle is already taken"
-    } else if m.contains("email") {
-        "an account with this e-mail address already exists"
-    } else if m.contains("did") {
-        "an account with this DID already exists"
-    } else if m.contains("kid") {
-        "a signing key with this key id already exists"
-    } else if m.contains("code_hash") {
-        "this authorization code already exists"
-    } else if m.contains("refresh_hash") {
-        "this refresh token already exists"
-    } else if m.contains("accounts") {
-        "an account with this id already exists"
-    } else if m.contains("auth_requests") {
-        "a request with this id already exists"
-    } else if m.contains("sessions") {
-        "a session with this id already exists"
-    } else {
-        "duplicate"
-    };
-    format!("{op}: {what}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn issuer_host_strips_scheme_and_lowercases() {
-        assert_eq!(issuer_host("https://Coop-A.Example"), "coop-a.example");
-        assert_eq!(issuer_host("http://127.0.0.1:2583"), "127.0.0.1:2583");
-        assert_eq!(issuer_host("https://coop.example/"), "coop.example");
+    async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
+        SqliteStore::purge_expired(self, now).await
     }
 
-    #[test]
-    fn conflict_messages_name_the_field() {
-        let m = conflict_message(
-            "create account",
-            "UNIQUE constraint failed: accounts.tenant_id, accounts.handle",
-        );
-        assert_eq!(m, "create account: this handle is already taken");
-        let m = conflict_message("create tenant", "UNIQUE constraint failed: tenants.issuer");
-        assert!(m.contains("issuer"));
-        let m = conflict_message(
-            "create account",
-            "UNIQUE constraint failed: accounts.tenant_id, accounts.id",
-        );
-        assert!(m.contains("id already exists"));
+    async fn close(&self) {
+        SqliteStore::close(self).await;
     }
 }

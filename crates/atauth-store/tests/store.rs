@@ -889,3 +889,160 @@ async fn repos_are_send_and_sync() {
         assert_eq!(handle.await.unwrap(), 0);
     }
 }
+
+// --- housekeeping and error mapping
+
+#[tokio::test]
+async fn purge_expired() {
+    for b in backends().await {
+        let s = &*b.store;
+        let (_, ra, _, rb) = two_tenants(s).await;
+        const DAY: i64 = 86_400;
+
+        // Replay markers: expired ones go.
+        assert!(ra.record_once("dpop", "old", NOW + 10, NOW).await.unwrap());
+        assert!(rb
+            .record_once("dpop", "live", NOW + 2 * DAY, NOW)
+            .await
+            .unwrap());
+        // Requests: an expired unapproved one goes, a live one stays.
+        let mut old = new_request("old");
+        old.expires_at = NOW + 10;
+        ra.insert_request(old).await.unwrap();
+        let mut live = new_request("live");
+        live.expires_at = NOW + 2 * DAY;
+        rb.insert_request(live).await.unwrap();
+        // Codes: used more than a day ago, used recently, expired unused long ago.
+        approved_request(&*ra, "used-long-ago", "c1").await;
+        ra.consume_code("c1", NOW).await.unwrap();
+        approved_request(&*ra, "used-recently", "c2").await;
+        ra.consume_code("c2", NOW + DAY + 50).await.unwrap();
+        approved_request(&*ra, "never-used", "c3").await; // code expires NOW + 60
+
+        let now = NOW + DAY + 100;
+        assert_eq!(s.purge_expired(now).await.unwrap(), 4, "{}", b.name);
+        assert!(ra.record_once("dpop", "old", now + 10, now).await.unwrap());
+        assert!(!rb.record_once("dpop", "live", now + 10, now).await.unwrap());
+        assert_eq!(ra.request_by_id("old").await.unwrap(), None);
+        assert!(rb.request_by_id("live").await.unwrap().is_some());
+        assert_eq!(
+            ra.consume_code("c1", now).await.unwrap(),
+            CodeConsumption::Unknown
+        );
+        assert!(matches!(
+            ra.consume_code("c2", now).await.unwrap(),
+            CodeConsumption::Reused(_)
+        ));
+        assert_eq!(
+            ra.consume_code("c3", now).await.unwrap(),
+            CodeConsumption::Unknown
+        );
+        assert_eq!(s.purge_expired(now).await.unwrap(), 0, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn unknown_tenants_are_refused() {
+    for b in backends().await {
+        let mut ghost = tenant(&*b.store, "coop-a").await;
+        ghost.id += 100;
+        let repo = b.store.tenant_repo(&ghost);
+        let err = repo.insert_request(new_request("r")).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict(_)),
+            "{}: {err:?}",
+            b.name
+        );
+        let err = repo
+            .create_account(new_account("x", "x.example"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict(_)),
+            "{}: {err:?}",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn secrets_and_hashes_stay_out_of_error_messages() {
+    for b in backends().await {
+        let (_, ra, _, _) = two_tenants(&*b.store).await;
+        session(&*ra, "s1", "req", "refresh-hash-secret").await;
+        let err = ra
+            .create_session(new_session("s2", "req", "refresh-hash-secret"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("refresh-hash-secret"), "{}: {err}", b.name);
+        assert!(err.contains("refresh token"), "{}: {err}", b.name);
+
+        approved_request(&*ra, "req-1", "code-hash-secret").await;
+        ra.insert_request(new_request("req-2")).await.unwrap();
+        let err = ra
+            .approve_request("req-2", approval("acct-1", "code-hash-secret"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("code-hash-secret"), "{}: {err}", b.name);
+        assert!(err.contains("authorization code"), "{}: {err}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn conflicts_name_the_field() {
+    for b in backends().await {
+        let (_, ra, _, _) = two_tenants(&*b.store).await;
+        let expect = |r: Result<(), StoreError>, what: &str| match r {
+            Err(StoreError::Conflict(m)) => assert!(m.contains(what), "{}: {m}", b.name),
+            other => panic!("{}: {other:?}", b.name),
+        };
+        ra.add_signing_key(NewSigningKey {
+            kid: "k1".into(),
+            pkcs8: vec![1],
+            now: NOW,
+        })
+        .await
+        .unwrap();
+        let dup_key = ra
+            .add_signing_key(NewSigningKey {
+                kid: "k1".into(),
+                pkcs8: vec![2],
+                now: NOW,
+            })
+            .await;
+        expect(dup_key, "key id");
+        account(&*ra, "alice", "alice.coop-a.example").await;
+        let mut same_id = new_account("alice", "other.coop-a.example");
+        same_id.did = "did:plc:other".into();
+        same_id.email = None;
+        expect(
+            ra.create_account(same_id).await.map(drop),
+            "account with this id",
+        );
+        ra.insert_request(new_request("req-1")).await.unwrap();
+        expect(
+            ra.insert_request(new_request("req-1")).await,
+            "request with this id",
+        );
+        session(&*ra, "s1", "req-1", "r1").await;
+        expect(
+            ra.create_session(new_session("s1", "req-1", "r2"))
+                .await
+                .map(drop),
+            "session with this id",
+        );
+        let host_clash = b
+            .store
+            .create_tenant(NewTenant {
+                issuer: "http://coop-a.example".into(),
+                name: "x".into(),
+                resource_server: "https://x.example".into(),
+                now: NOW,
+            })
+            .await
+            .map(drop);
+        expect(host_clash, "issuer host");
+    }
+}

@@ -1,10 +1,10 @@
 //! The tenant-bound repository of the SQLite backend. Every statement carries `tenant_id`.
 
-use super::map_err;
-use super::rows::{
+use crate::rows::{
     AccountRow, DeviceAccountRow, RequestRow, SessionRow, SigningKeyRow, ACCOUNT_COLUMNS,
     REQUEST_COLUMNS, SESSION_COLUMNS,
 };
+use crate::shared::map_err;
 use crate::{
     Account, Approval, AuthRequestRecord, CodeConsumption, NewAccount, NewAuthRequest, NewSession,
     NewSigningKey, Rotation, Session, SigningKeyRecord, StoreResult, TenantId, TenantRepo,

@@ -1,22 +1,142 @@
 //! Backends under test and fixtures. Tests are written against `&dyn Store` so that the same
-//! suite runs on every backend (PostgreSQL is to be added to [`backends`]).
+//! suite runs on every backend.
+//!
+//! PostgreSQL joins the backends when `ATAUTH_TEST_POSTGRES_URL` names a server
+//! (`postgres://postgres@127.0.0.1:5432/test`; `scripts/with-services` provides one): each
+//! backend gets a fresh database created through that URL and dropped afterwards. With
+//! `ATAUTH_REQUIRE_SERVICES=1` (CI) a missing URL fails the tests instead of skipping
+//! PostgreSQL.
 #![allow(dead_code)]
 
+use atauth_store::postgres::{PostgresOptions, PostgresStore};
 use atauth_store::sqlite::SqliteStore;
 use atauth_store::{
     Account, Approval, NewAccount, NewAuthRequest, NewSession, NewTenant, Session, Store, Tenant,
     TenantRepo,
 };
+use sqlx::{Connection, PgConnection};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
 
 pub const NOW: i64 = 1_700_000_000;
+
+pub const POSTGRES_URL_VAR: &str = "ATAUTH_TEST_POSTGRES_URL";
+pub const REQUIRE_SERVICES_VAR: &str = "ATAUTH_REQUIRE_SERVICES";
 
 pub struct Backend {
     pub name: &'static str,
     pub store: Arc<dyn Store>,
     /// Keeps a file database's directory alive for the test's duration.
     _dir: Option<TempDir>,
+    /// Drops a PostgreSQL test database after the store (fields drop in order).
+    _db: Option<PgTestDatabase>,
+}
+
+/// Whether the environment demands every external service (`ATAUTH_REQUIRE_SERVICES=1`).
+pub fn services_required() -> bool {
+    std::env::var(REQUIRE_SERVICES_VAR).is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// The PostgreSQL server URL for tests, if configured. Panics when it is missing but services
+/// are required, so that CI cannot pass without having run the PostgreSQL suite.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if services_required() => panic!(
+            "{REQUIRE_SERVICES_VAR}=1 but {POSTGRES_URL_VAR} is not set: the PostgreSQL backend \
+             cannot be tested. Run the tests through scripts/with-services, or set \
+             {POSTGRES_URL_VAR}=postgres://USER@HOST:PORT/DB"
+        ),
+        _ => None,
+    }
+}
+
+/// A uniquely named, empty database on the test server, dropped (best effort) on drop.
+pub struct PgTestDatabase {
+    admin_url: String,
+    pub name: String,
+    /// URL of the new database (the admin URL with its database replaced).
+    pub url: String,
+}
+
+impl PgTestDatabase {
+    pub async fn create(admin_url: &str) -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        let name = format!(
+            "atauth_test_{:x}_{:x}_{:x}",
+            std::process::id(),
+            nanos,
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = PgConnection::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_URL_VAR}: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        admin.close().await.unwrap();
+        let mut url = url::Url::parse(admin_url).unwrap();
+        url.set_path(&format!("/{name}"));
+        Self {
+            admin_url: admin_url.to_owned(),
+            name,
+            url: url.to_string(),
+        }
+    }
+}
+
+impl Drop for PgTestDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop runs inside the test's runtime: use a runtime of its own on another thread.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async {
+                let mut admin = PgConnection::connect(&admin_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::query(&sql)
+                    .execute(&mut admin)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                admin.close().await.map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+/// A PostgreSQL store on a fresh database, if a server is configured.
+pub async fn postgres() -> Option<Backend> {
+    let admin_url = postgres_url()?;
+    let db = PgTestDatabase::create(&admin_url).await;
+    // Fewer connections than the default: many tests run at once against one server, whose
+    // default limit is 100 connections; 8 still let the concurrency tests race for real.
+    let options = PostgresOptions {
+        max_connections: 8,
+        ..PostgresOptions::default()
+    };
+    let store = PostgresStore::connect_with(&db.url, options).await.unwrap();
+    Some(Backend {
+        name: "postgres",
+        store: Arc::new(store),
+        _dir: None,
+        _db: Some(db),
+    })
 }
 
 pub async fn sqlite_file() -> Backend {
@@ -28,6 +148,7 @@ pub async fn sqlite_file() -> Backend {
         name: "sqlite-file",
         store: Arc::new(store),
         _dir: Some(dir),
+        _db: None,
     }
 }
 
@@ -36,17 +157,22 @@ pub async fn sqlite_memory() -> Backend {
         name: "sqlite-memory",
         store: Arc::new(SqliteStore::open_in_memory().await.unwrap()),
         _dir: None,
+        _db: None,
     }
 }
 
 /// Every backend, each with a fresh empty database.
 pub async fn backends() -> Vec<Backend> {
-    vec![sqlite_file().await, sqlite_memory().await]
+    let mut v = vec![sqlite_file().await, sqlite_memory().await];
+    v.extend(postgres().await);
+    v
 }
 
 /// Backends able to run statements in parallel (several pool connections).
 pub async fn parallel_backends() -> Vec<Backend> {
-    vec![sqlite_file().await]
+    let mut v = vec![sqlite_file().await];
+    v.extend(postgres().await);
+    v
 }
 
 pub async fn tenant(store: &dyn Store, label: &str) -> Tenant {

@@ -1,10 +1,11 @@
-//! Database rows and their conversion into the crate's values. The derives are generic over the
-//! database, so a PostgreSQL backend can reuse these as long as its column types decode to them.
+//! Database rows and their conversion into the crate's values, shared by the backends. The derives
+//! are generic over the database: both schemas use column types that decode to these fields
+//! (`BIGINT`/`INTEGER` to `i64`, `BOOLEAN`/`INTEGER 0/1` to `bool`, `BYTEA`/`BLOB` to bytes).
 
 use crate::{Account, ApprovalRecord, AuthRequestRecord, Session, Tenant, TenantId};
 
 #[derive(sqlx::FromRow)]
-pub(super) struct TenantRow {
+pub(crate) struct TenantRow {
     id: TenantId,
     issuer: String,
     name: String,
@@ -26,11 +27,11 @@ impl From<TenantRow> for Tenant {
     }
 }
 
-pub(super) const ACCOUNT_COLUMNS: &str =
+pub(crate) const ACCOUNT_COLUMNS: &str =
     "id, did, handle, email, password_hash, created_at, disabled";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct AccountRow {
+pub(crate) struct AccountRow {
     id: String,
     did: String,
     handle: String,
@@ -55,11 +56,11 @@ impl From<AccountRow> for Account {
 }
 
 /// Everything but `code_hash` (which never leaves the database).
-pub(super) const REQUEST_COLUMNS: &str = "id, client_id, request_json, device_id, expires_at, \
+pub(crate) const REQUEST_COLUMNS: &str = "id, client_id, request_json, device_id, expires_at, \
      created_at, account_id, granted_scope, code_expires_at, code_used_at, approved_at";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct RequestRow {
+pub(crate) struct RequestRow {
     id: String,
     client_id: String,
     request_json: String,
@@ -105,12 +106,12 @@ impl From<RequestRow> for AuthRequestRecord {
     }
 }
 
-pub(super) const SESSION_COLUMNS: &str = "id, account_id, did, client_id, request_id, dpop_jkt, \
+pub(crate) const SESSION_COLUMNS: &str = "id, account_id, did, client_id, request_id, dpop_jkt, \
      scope, client_key_thumbprint, refresh_hash, previous_refresh_hash, rotated_at, expires_at, \
      refresh_expires_at, created_at, revoked_at";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct SessionRow {
+pub(crate) struct SessionRow {
     id: String,
     account_id: String,
     did: String,
@@ -151,16 +152,18 @@ impl From<SessionRow> for Session {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct SigningKeyRow {
-    pub(super) kid: String,
-    pub(super) pkcs8: Vec<u8>,
-    pub(super) created_at: i64,
+pub(crate) struct SigningKeyRow {
+    pub(crate) kid: String,
+    pub(crate) pkcs8: Vec<u8>,
+    pub(crate) created_at: i64,
 }
 
 /// An account joined with its sign-in time on a device.
 #[derive(sqlx::FromRow)]
-pub(super) struct DeviceAccountRow {
+pub(crate) struct DeviceAccountRow {
     #[sqlx(flatten)]
-    pub(super) account: AccountRow,
-    pub(super) signed_in_at: i64,
+    pub(crate) account: AccountRow,
+    pub(crate) signed_in_at: i64,
 }
+
+pub(crate) const TENANT_COLUMNS: &str = "id, issuer, name, resource_server, created_at, disabled";

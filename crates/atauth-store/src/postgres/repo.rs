@@ -1,0 +1,500 @@
+//! The tenant-bound repository of the PostgreSQL backend. Every statement carries `tenant_id`.
+//! The statements mirror the SQLite backend's one for one (see `crate::sqlite`).
+
+use crate::rows::{
+    AccountRow, DeviceAccountRow, RequestRow, SessionRow, SigningKeyRow, ACCOUNT_COLUMNS,
+    REQUEST_COLUMNS, SESSION_COLUMNS,
+};
+use crate::shared::map_err;
+use crate::{
+    Account, Approval, AuthRequestRecord, CodeConsumption, NewAccount, NewAuthRequest, NewSession,
+    NewSigningKey, Rotation, Session, SigningKeyRecord, StoreResult, TenantId, TenantRepo,
+};
+use async_trait::async_trait;
+use sqlx::postgres::PgPool;
+
+pub(super) struct PostgresTenantRepo {
+    pool: PgPool,
+    tenant_id: TenantId,
+}
+
+impl PostgresTenantRepo {
+    pub(super) fn new(pool: PgPool, tenant_id: TenantId) -> Self {
+        Self { pool, tenant_id }
+    }
+
+    async fn account_where(
+        &self,
+        op: &'static str,
+        column: &'static str,
+        value: &str,
+    ) -> StoreResult<Option<Account>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND {column} = $2"
+        );
+        let row: Option<AccountRow> = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err(op, e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn session_where(
+        &self,
+        op: &'static str,
+        column: &'static str,
+        value: &str,
+    ) -> StoreResult<Option<Session>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE tenant_id = $1 AND {column} = $2"
+        );
+        let row: Option<SessionRow> = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err(op, e))?;
+        Ok(row.map(Into::into))
+    }
+}
+
+#[async_trait]
+impl TenantRepo for PostgresTenantRepo {
+    fn tenant_id(&self) -> TenantId {
+        self.tenant_id
+    }
+
+    // --- secrets and keys
+
+    async fn secret_get_or_create(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query(
+            "INSERT INTO tenant_secrets (tenant_id, name, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, name) DO NOTHING",
+        )
+        .bind(self.tenant_id)
+        .bind(name)
+        .bind(candidate)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("store secret", e))?;
+        let (value,): (Vec<u8>,) =
+            sqlx::query_as("SELECT value FROM tenant_secrets WHERE tenant_id = $1 AND name = $2")
+                .bind(self.tenant_id)
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| map_err("read secret", e))?;
+        Ok(value)
+    }
+
+    async fn add_signing_key(&self, key: NewSigningKey) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (tenant_id, kid, pkcs8, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(self.tenant_id)
+        .bind(&key.kid)
+        .bind(&key.pkcs8)
+        .bind(key.now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("add signing key", e))?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        let rows: Vec<SigningKeyRow> = sqlx::query_as(
+            "SELECT kid, pkcs8, created_at FROM signing_keys \
+             WHERE tenant_id = $1 AND retired_at IS NULL ORDER BY created_at DESC, seq DESC",
+        )
+        .bind(self.tenant_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map_err("list signing keys", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SigningKeyRecord {
+                kid: r.kid,
+                pkcs8: r.pkcs8,
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+
+    // --- accounts
+
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
+        let sql = format!(
+            "INSERT INTO accounts \
+             (tenant_id, id, did, handle, email, password_hash, created_at, disabled) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE) RETURNING {ACCOUNT_COLUMNS}"
+        );
+        let row: AccountRow = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .bind(&account.id)
+            .bind(&account.did)
+            .bind(account.handle.to_lowercase())
+            .bind(account.email.as_deref().map(str::to_lowercase))
+            .bind(&account.password_hash)
+            .bind(account.now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_err("create account", e))?;
+        Ok(row.into())
+    }
+
+    async fn account_by_id(&self, id: &str) -> StoreResult<Option<Account>> {
+        self.account_where("find account", "id", id).await
+    }
+
+    async fn account_by_did(&self, did: &str) -> StoreResult<Option<Account>> {
+        self.account_where("find account by DID", "did", did).await
+    }
+
+    async fn account_by_handle(&self, handle: &str) -> StoreResult<Option<Account>> {
+        self.account_where("find account by handle", "handle", &handle.to_lowercase())
+            .await
+    }
+
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
+        self.account_where("find account by e-mail", "email", &email.to_lowercase())
+            .await
+    }
+
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 ORDER BY created_at, id COLLATE \"C\""
+        );
+        let rows: Vec<AccountRow> = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_err("list accounts", e))?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    // --- single-use markers
+
+    async fn record_once(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        // New key: inserted. Known but expired key: taken over (counts as first use). Known and
+        // live key: the conditional update does nothing, so no row changes.
+        let done = sqlx::query(
+            "INSERT INTO replay (tenant_id, namespace, key, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, namespace, key) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE replay.expires_at <= $5",
+        )
+        .bind(self.tenant_id)
+        .bind(namespace)
+        .bind(key)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("record single-use marker", e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // --- authorization requests and codes
+
+    async fn insert_request(&self, request: NewAuthRequest) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO auth_requests \
+             (tenant_id, id, client_id, request_json, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(self.tenant_id)
+        .bind(&request.id)
+        .bind(&request.client_id)
+        .bind(&request.request_json)
+        .bind(request.expires_at)
+        .bind(request.now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("store request", e))?;
+        Ok(())
+    }
+
+    async fn request_by_id(&self, id: &str) -> StoreResult<Option<AuthRequestRecord>> {
+        let sql =
+            format!("SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE tenant_id = $1 AND id = $2");
+        let row: Option<RequestRow> = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("find request", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn bind_request_device(
+        &self,
+        id: &str,
+        device_id: &str,
+        new_expires_at: i64,
+    ) -> StoreResult<Option<String>> {
+        // SET expressions see the row as it was before the update: the expiry moves only if the
+        // row was unbound or bound to this very device. A racing update waits for the winner's
+        // and is then evaluated against the winner's row version (READ COMMITTED), so every
+        // caller gets the winning device back.
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "UPDATE auth_requests SET device_id = COALESCE(device_id, $1), \
+             expires_at = CASE WHEN device_id IS NULL OR device_id = $1 THEN $2 \
+             ELSE expires_at END \
+             WHERE tenant_id = $3 AND id = $4 RETURNING device_id",
+        )
+        .bind(device_id)
+        .bind(new_expires_at)
+        .bind(self.tenant_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| map_err("bind request to device", e))?;
+        Ok(row.and_then(|(bound,)| bound))
+    }
+
+    async fn approve_request(&self, id: &str, approval: Approval) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE auth_requests SET account_id = $1, granted_scope = $2, code_hash = $3, \
+             code_expires_at = $4, approved_at = $5 \
+             WHERE tenant_id = $6 AND id = $7 AND code_hash IS NULL",
+        )
+        .bind(&approval.account_id)
+        .bind(&approval.granted_scope)
+        .bind(&approval.code_hash)
+        .bind(approval.code_expires_at)
+        .bind(approval.now)
+        .bind(self.tenant_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("approve request", e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_request(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM auth_requests WHERE tenant_id = $1 AND id = $2")
+            .bind(self.tenant_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_err("delete request", e))?;
+        Ok(())
+    }
+
+    async fn consume_code(&self, code_hash: &str, now: i64) -> StoreResult<CodeConsumption> {
+        let sql = format!(
+            "UPDATE auth_requests SET code_used_at = $1 \
+             WHERE tenant_id = $2 AND code_hash = $3 AND code_used_at IS NULL \
+             RETURNING {REQUEST_COLUMNS}"
+        );
+        let consumed: Option<RequestRow> = sqlx::query_as(&sql)
+            .bind(now)
+            .bind(self.tenant_id)
+            .bind(code_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("consume code", e))?;
+        if let Some(row) = consumed {
+            return Ok(CodeConsumption::Consumed(row.into()));
+        }
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE tenant_id = $1 AND code_hash = $2"
+        );
+        let used: Option<RequestRow> = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .bind(code_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("find code", e))?;
+        Ok(match used {
+            Some(row) => CodeConsumption::Reused(row.into()),
+            None => CodeConsumption::Unknown,
+        })
+    }
+
+    // --- sessions
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<Session> {
+        let sql = format!(
+            "INSERT INTO sessions (tenant_id, id, account_id, did, client_id, request_id, \
+             dpop_jkt, scope, client_key_thumbprint, refresh_hash, expires_at, \
+             refresh_expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {SESSION_COLUMNS}"
+        );
+        let row: SessionRow = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .bind(&session.id)
+            .bind(&session.account_id)
+            .bind(&session.did)
+            .bind(&session.client_id)
+            .bind(&session.request_id)
+            .bind(&session.dpop_jkt)
+            .bind(&session.scope)
+            .bind(&session.client_key_thumbprint)
+            .bind(&session.refresh_hash)
+            .bind(session.expires_at)
+            .bind(session.refresh_expires_at)
+            .bind(session.now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_err("create session", e))?;
+        Ok(row.into())
+    }
+
+    async fn session_by_id(&self, id: &str) -> StoreResult<Option<Session>> {
+        self.session_where("find session", "id", id).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        rotation: Rotation,
+    ) -> StoreResult<Option<Session>> {
+        let sql = format!(
+            "UPDATE sessions SET previous_refresh_hash = refresh_hash, refresh_hash = $1, \
+             rotated_at = $2, refresh_expires_at = $3 \
+             WHERE tenant_id = $4 AND refresh_hash = $5 AND revoked_at IS NULL \
+             RETURNING {SESSION_COLUMNS}"
+        );
+        let row: Option<SessionRow> = sqlx::query_as(&sql)
+            .bind(&rotation.new_hash)
+            .bind(rotation.now)
+            .bind(rotation.refresh_expires_at)
+            .bind(self.tenant_id)
+            .bind(old_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("rotate refresh token", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn session_by_previous_refresh(&self, hash: &str) -> StoreResult<Option<Session>> {
+        self.session_where(
+            "find session by previous refresh token",
+            "previous_refresh_hash",
+            hash,
+        )
+        .await
+    }
+
+    async fn session_by_refresh(&self, hash: &str) -> StoreResult<Option<Session>> {
+        self.session_where("find session by refresh token", "refresh_hash", hash)
+            .await
+    }
+
+    async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) \
+             WHERE tenant_id = $2 AND id = $3",
+        )
+        .bind(now)
+        .bind(self.tenant_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("revoke session", e))?;
+        Ok(())
+    }
+
+    async fn revoke_sessions_of_request(&self, request_id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) \
+             WHERE tenant_id = $2 AND request_id = $3",
+        )
+        .bind(now)
+        .bind(self.tenant_id)
+        .bind(request_id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("revoke sessions of request", e))?;
+        Ok(())
+    }
+
+    // --- consent and device sign-ins
+
+    async fn remember_consent(
+        &self,
+        account_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO consents (tenant_id, account_id, client_id, scope, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id, account_id, client_id) \
+             DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
+        )
+        .bind(self.tenant_id)
+        .bind(account_id)
+        .bind(client_id)
+        .bind(scope)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("remember consent", e))?;
+        Ok(())
+    }
+
+    async fn consent(&self, account_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT scope FROM consents WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3",
+        )
+        .bind(self.tenant_id)
+        .bind(account_id)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| map_err("find consent", e))?;
+        Ok(row.map(|(scope,)| scope))
+    }
+
+    async fn add_device_account(
+        &self,
+        device_id: &str,
+        account_id: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO device_accounts (tenant_id, device_id, account_id, signed_in_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, device_id, account_id) \
+             DO UPDATE SET signed_in_at = excluded.signed_in_at",
+        )
+        .bind(self.tenant_id)
+        .bind(device_id)
+        .bind(account_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("remember device sign-in", e))?;
+        Ok(())
+    }
+
+    async fn device_accounts(&self, device_id: &str) -> StoreResult<Vec<(Account, i64)>> {
+        let rows: Vec<DeviceAccountRow> = sqlx::query_as(
+            "SELECT a.id, a.did, a.handle, a.email, a.password_hash, a.created_at, a.disabled, \
+             d.signed_in_at \
+             FROM device_accounts d \
+             JOIN accounts a ON a.tenant_id = d.tenant_id AND a.id = d.account_id \
+             WHERE d.tenant_id = $1 AND d.device_id = $2 AND NOT a.disabled \
+             ORDER BY d.signed_in_at DESC, d.seq DESC",
+        )
+        .bind(self.tenant_id)
+        .bind(device_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map_err("list device accounts", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.account.into(), r.signed_in_at))
+            .collect())
+    }
+}

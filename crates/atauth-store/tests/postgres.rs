@@ -1,0 +1,477 @@
+//! PostgreSQL specifics: connecting, migrations, the statement timeout, disabled rows, and
+//! recovery after the server went away.
+//!
+//! Tests needing the shared test server are skipped when `ATAUTH_TEST_POSTGRES_URL` is unset
+//! (and fail when `ATAUTH_REQUIRE_SERVICES=1`). The recovery test runs its own throw-away
+//! server from the PostgreSQL binaries (`initdb`, `pg_ctl`), which it looks for in
+//! `/usr/lib/postgresql/*/bin`, `$PATH`, or `ATAUTH_TEST_PG_BINDIR`.
+
+mod common;
+
+use atauth_store::postgres::{PostgresOptions, PostgresStore};
+use atauth_store::{open_database, Store, StoreError};
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn is_unavailable<T>(r: Result<T, StoreError>) -> bool {
+    matches!(r, Err(StoreError::Unavailable(_)))
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on (right now).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn quick() -> PostgresOptions {
+    PostgresOptions {
+        max_connections: 4,
+        acquire_timeout: Duration::from_secs(2),
+        ..PostgresOptions::default()
+    }
+}
+
+#[test]
+fn default_options() {
+    let o = PostgresOptions::default();
+    assert_eq!(o.max_connections, 16);
+    assert_eq!(o.statement_timeout, Duration::from_secs(5));
+    assert_eq!(o.acquire_timeout, Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn connect_errors_are_unavailable() {
+    // Malformed URLs.
+    for url in [
+        "postgres://[::1",
+        "postgres://u@h:notaport/db",
+        "postgres://u@h/db?sslmode=x",
+    ] {
+        let r = PostgresStore::connect_with(url, quick()).await;
+        assert!(is_unavailable(r), "{url}");
+    }
+    // Nothing listening: refused at once, no retry loop.
+    let url = format!("postgres://postgres@127.0.0.1:{}/atauth", free_port());
+    let started = Instant::now();
+    assert!(is_unavailable(PostgresStore::connect(&url).await));
+    assert!(is_unavailable(open_database(&url).await));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // A TCP peer that never answers: bounded by the acquire timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/atauth",
+        silent.local_addr().unwrap().port()
+    );
+    let started = Instant::now();
+    let options = PostgresOptions {
+        acquire_timeout: Duration::from_millis(500),
+        ..quick()
+    };
+    assert!(is_unavailable(
+        PostgresStore::connect_with(&url, options).await
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn connect_to_a_missing_database_is_unavailable() {
+    let Some(admin) = postgres_url() else { return };
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path("/atauth_no_such_database");
+    let err = PostgresStore::connect_with(url.as_str(), quick())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn open_database_picks_the_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("atauth.db");
+    let store = open_database(path.to_str().unwrap()).await.unwrap();
+    store.ping().await.unwrap();
+    assert!(path.exists());
+    let url = format!("sqlite://{}", dir.path().join("other.db").display());
+    open_database(&url).await.unwrap().ping().await.unwrap();
+    assert!(dir.path().join("other.db").exists());
+    let memory = open_database("sqlite::memory:").await.unwrap();
+    tenant(&*memory, "coop-a").await;
+
+    let Some(admin) = postgres_url() else { return };
+    let db = PgTestDatabase::create(&admin).await;
+    let store = open_database(&db.url).await.unwrap();
+    let t = tenant(&*store, "coop-a").await;
+    store.close().await;
+    drop(store);
+    let pg = PostgresStore::connect(&db.url).await.unwrap();
+    assert_eq!(pg.list_tenants().await.unwrap(), vec![t]);
+    // Also as postgresql://
+    let alias = db.url.replacen("postgres://", "postgresql://", 1);
+    open_database(&alias).await.unwrap().ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn migrations_run_once_even_concurrently() {
+    let Some(admin) = postgres_url() else { return };
+    let db = PgTestDatabase::create(&admin).await;
+    // Several instances starting together: the migrator's advisory lock serialises them.
+    let (a, b, c) = tokio::join!(
+        PostgresStore::connect(&db.url),
+        PostgresStore::connect(&db.url),
+        PostgresStore::connect(&db.url)
+    );
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    let t = tenant(&a, "coop-a").await;
+    account(&*b.tenant_repo(&t), "alice", "alice.coop-a.example").await;
+    assert!(c
+        .tenant_repo(&t)
+        .account_by_id("alice")
+        .await
+        .unwrap()
+        .is_some());
+    let (applied,): (i64,) = sqlx::query_as("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(a.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied, 1);
+    for s in [a, b, c] {
+        s.close().await;
+    }
+    // Reopening applies nothing twice and finds the data.
+    let again = PostgresStore::connect(&db.url).await.unwrap();
+    assert_eq!(again.list_tenants().await.unwrap(), vec![t]);
+}
+
+#[tokio::test]
+async fn statement_timeout_is_set_on_pool_connections() {
+    let Some(admin) = postgres_url() else { return };
+    let db = PgTestDatabase::create(&admin).await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    let (timeout,): (String,) = sqlx::query_as("SHOW statement_timeout")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(timeout, "5s");
+    store.close().await;
+
+    let options = PostgresOptions {
+        statement_timeout: Duration::from_millis(300),
+        ..quick()
+    };
+    let store = PostgresStore::connect_with(&db.url, options).await.unwrap();
+    let started = Instant::now();
+    let err = sqlx::query("SELECT pg_sleep(5)")
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+    let code = err.as_database_error().and_then(|e| e.code());
+    assert_eq!(code.as_deref(), Some("57014"), "{err:?}"); // query_canceled
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // The pool is fine afterwards.
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn disabled_tenants_and_accounts_are_skipped() {
+    let Some(admin) = postgres_url() else { return };
+    let db = PgTestDatabase::create(&admin).await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    let a = tenant(&store, "coop-a").await;
+    let repo = store.tenant_repo(&a);
+    account(&*repo, "x", "x.coop-a.example").await;
+    account(&*repo, "y", "y.coop-a.example").await;
+    repo.add_device_account("dev", "x", NOW).await.unwrap();
+    repo.add_device_account("dev", "y", NOW).await.unwrap();
+
+    sqlx::query("UPDATE accounts SET disabled = TRUE WHERE id = 'y'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let listed = repo.device_accounts("dev").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].0.id, "x");
+    assert!(repo.account_by_id("y").await.unwrap().unwrap().disabled);
+
+    sqlx::query("UPDATE tenants SET disabled = TRUE")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(store.tenant_by_host("coop-a.example").await.unwrap(), None);
+    assert_eq!(
+        store
+            .tenant_by_issuer("https://coop-a.example")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.tenant_by_handle("x.coop-a.example").await.unwrap(),
+        None
+    );
+    assert!(store.list_tenants().await.unwrap()[0].disabled);
+}
+
+#[tokio::test]
+async fn list_accounts_orders_ids_bytewise() {
+    // Same order as SQLite whatever the database's collation.
+    let Some(admin) = postgres_url() else { return };
+    let db = PgTestDatabase::create(&admin).await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    let t = tenant(&store, "coop-a").await;
+    let repo = store.tenant_repo(&t);
+    for (i, id) in ["b", "B", "a", "_z"].into_iter().enumerate() {
+        let mut new = new_account(id, &format!("user{i}.coop-a.example"));
+        new.email = None;
+        repo.create_account(new).await.unwrap();
+    }
+    let ids: Vec<_> = repo
+        .list_accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(ids, ["B", "_z", "a", "b"]);
+}
+
+// --- a throw-away server the test controls
+
+/// The directory of `initdb` and `pg_ctl`, if installed.
+fn pg_bindir() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("ATAUTH_TEST_PG_BINDIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists())
+        .collect();
+    versions.sort_by_key(|p| {
+        let v = p
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|v| v.to_str());
+        v.and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
+    });
+    if let Some(newest) = versions.pop() {
+        return Some(newest);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).find(|d| d.join("initdb").exists() && d.join("pg_ctl").exists())
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A PostgreSQL cluster in a temporary directory, on its own port, trust authentication.
+/// `initdb` refuses to run as root: as root, everything runs as the `postgres` user.
+struct Cluster {
+    bindir: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl Cluster {
+    fn command(&self, program: &str) -> Command {
+        let exe = self.bindir.join(program);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let out = self.command(program).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{program} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Creates the cluster, or `None` (with the reason) if this machine cannot.
+    fn init() -> Result<Self, String> {
+        let bindir = pg_bindir().ok_or("no initdb/pg_ctl found")?;
+        let as_postgres = running_as_root();
+        let dir = if as_postgres {
+            let out = Command::new("runuser")
+                .args([
+                    "-u",
+                    "postgres",
+                    "--",
+                    "mktemp",
+                    "-d",
+                    "/tmp/atauth-pg-XXXXXX",
+                ])
+                .output()
+                .map_err(|e| format!("runuser: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "cannot run as the postgres user: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        } else {
+            tempfile::Builder::new()
+                .prefix("atauth-pg-")
+                .tempdir()
+                .map_err(|e| e.to_string())?
+                .keep()
+        };
+        let cluster = Cluster {
+            bindir,
+            dir,
+            port: free_port(),
+            as_postgres,
+        };
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        Ok(cluster)
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").display().to_string()
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn start(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-o",
+                &opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        );
+    }
+
+    fn stop(&self) {
+        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &self.data(), "-m", "immediate", "-w", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovers_after_the_server_restarts() {
+    let cluster = match Cluster::init() {
+        Ok(c) => c,
+        Err(why) if services_required() => {
+            panic!("{REQUIRE_SERVICES_VAR}=1 but no throw-away PostgreSQL server: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipped: no throw-away PostgreSQL server: {why}");
+            return;
+        }
+    };
+    cluster.start();
+    let acquire_timeout = Duration::from_secs(1);
+    let options = PostgresOptions {
+        acquire_timeout,
+        ..quick()
+    };
+    let store = PostgresStore::connect_with(&cluster.url(), options)
+        .await
+        .unwrap();
+    let t = tenant(&store, "coop-a").await;
+    let repo = store.tenant_repo(&t);
+    account(&*repo, "alice", "alice.coop-a.example").await;
+
+    // Down: every call fails with Unavailable, each within the acquire timeout (sqlx keeps
+    // retrying refused connections until then).
+    cluster.stop();
+    for _ in 0..2 {
+        let started = Instant::now();
+        assert!(is_unavailable(store.ping().await));
+        assert!(is_unavailable(repo.account_by_id("alice").await));
+        assert!(is_unavailable(
+            repo.record_once("dpop", "jti", NOW + 60, NOW).await
+        ));
+        let took = started.elapsed();
+        assert!(
+            took < 3 * acquire_timeout + Duration::from_secs(2),
+            "{took:?}"
+        );
+    }
+
+    // Back: the same store and repository work again, without reconnecting by hand.
+    cluster.start();
+    store.ping().await.unwrap();
+    assert!(repo.account_by_id("alice").await.unwrap().is_some());
+    assert!(repo
+        .record_once("dpop", "jti", NOW + 60, NOW)
+        .await
+        .unwrap());
+    assert_eq!(store.list_tenants().await.unwrap(), vec![t]);
+
+    // A restart while connections sit idle in the pool: they are tested and replaced.
+    let (a, b) = tokio::join!(store.ping(), repo.list_accounts());
+    a.unwrap();
+    b.unwrap();
+    cluster.stop();
+    cluster.start();
+    for _ in 0..4 {
+        store.ping().await.unwrap();
+        assert_eq!(repo.list_accounts().await.unwrap().len(), 1);
+    }
+    store.close().await;
+}
