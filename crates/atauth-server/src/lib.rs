@@ -20,6 +20,7 @@ mod identity;
 mod oauth;
 mod password;
 mod routes;
+mod stored_request;
 mod tokens;
 mod ui;
 mod xrpc;

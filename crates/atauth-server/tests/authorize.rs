@@ -581,3 +581,18 @@ async fn a_sign_in_post_with_a_bad_csrf_token_is_refused() {
     let again = browser.get(&client.authorize_path(&par.request_uri)).await;
     assert!(again.body.contains("Handle or email"), "{}", again.body);
 }
+
+/// Checklist 72, deliberate choice: `prompt=select_account` with nobody signed in on this
+/// browser shows the sign-in page (the member can sign in and so select an account) instead of
+/// an `account_selection_required` error.
+#[tokio::test]
+async fn select_account_with_nobody_signed_in_shows_the_sign_in_page() {
+    let server = TestServer::start().await;
+    let client = TestClient::loopback(&server, COOP_A);
+    let par = client.par("atproto", &[("prompt", "select_account")]).await;
+    let mut browser = Browser::new(&server, COOP_A);
+    let page = browser.get(&client.authorize_path(&par.request_uri)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Handle or email"), "{}", page.body);
+    assert!(page.location.is_none());
+}

@@ -750,3 +750,27 @@ async fn client_name_is_shown_escaped_on_the_consent_page() {
         page.body
     );
 }
+
+/// Reference provider 2.10: the code is redeemed by the client key that authenticated at PAR;
+/// another of the client's published keys gets `invalid_grant`.
+#[tokio::test]
+async fn code_is_redeemable_only_with_the_client_key_used_at_par() {
+    let s = setup().await;
+    let k1 = client_key("k1");
+    let k2 = client_key("k2");
+    let id = s.confidential("/client-metadata.json", &[&k1, &k2]);
+    let mut client = confidential_client(&s.server, COOP_A, &id, REDIRECT, k1.clone());
+    let (par, code) = client.authorize(SCOPE, "alice.coop-a.test").await;
+
+    client.auth = Box::new({
+        let (server, id, k2) = (&s.server, id.clone(), k2.clone());
+        move || {
+            assertion_fields(&sign_assertion(
+                &k2,
+                &assertion_claims(&id, COOP_A, server.now()),
+            ))
+        }
+    });
+    let got = status_json(client.exchange(&code, &par.verifier).await).await;
+    assert_error(&got, 400, "invalid_grant", "another key");
+}

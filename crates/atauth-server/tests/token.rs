@@ -291,3 +291,43 @@ async fn the_access_token_is_an_at_jwt_with_the_expected_claims() {
     let (_, other) = jwt_parts(&again.access_token);
     assert_ne!(other["jti"], claims["jti"]);
 }
+
+/// A code replay racing the first exchange: the replay revokes the request's sessions and
+/// leaves a mark; an exchange that finishes after the mark revokes its own fresh session.
+/// (The interleaving is reproduced by leaving the replay's mark in the store first.)
+#[tokio::test]
+async fn an_exchange_that_loses_the_race_with_a_replay_revokes_its_own_session() {
+    let server = TestServer::start().await;
+    let client = TestClient::loopback(&server, COOP_A);
+    let (par, code) = client.authorize("atproto", "alice.coop-a.test").await;
+    let request_id = par.request_uri.rsplit('-').next().unwrap().to_string();
+    let repo = server.store.tenant_repo(&server.tenant_a);
+    let now = server.now();
+    assert!(repo
+        .record_once("code_exchange", &request_id, now + 600, now)
+        .await
+        .unwrap());
+
+    let response = client.exchange(&code, &par.verifier).await;
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("used twice"),
+        "{body}"
+    );
+}
+
+/// Without a racing replay, the same exchange succeeds (the mark is the exchange's own).
+#[tokio::test]
+async fn an_exchange_without_a_replay_is_not_affected_by_the_race_mark() {
+    let server = TestServer::start().await;
+    let client = TestClient::loopback(&server, COOP_A);
+    let (par, code) = client.authorize("atproto", "alice.coop-a.test").await;
+    assert_eq!(client.exchange(&code, &par.verifier).await.status(), 200);
+    // The replay afterwards still finds the code used and gets invalid_grant.
+    assert_eq!(client.exchange(&code, &par.verifier).await.status(), 400);
+}

@@ -4,6 +4,7 @@ use crate::dpop_guard;
 use crate::error::ApiError;
 use crate::oauth::body_params;
 use crate::state::AppState;
+use crate::stored_request::StoredRequest;
 use crate::tenant::CurrentTenant;
 use atauth_protocol::constants::{PAR_LIFETIME_SECS, PKCE_CHALLENGE_REUSE_WINDOW_SECS};
 use atauth_protocol::random;
@@ -77,8 +78,13 @@ async fn handle(
     }
 
     let id = random::hex_id(state.inner.rng.as_ref(), 16);
-    let request_json = serde_json::to_string(&request)
-        .map_err(|_| OAuthError::server_error("Could not store the request"))?;
+    let stored = StoredRequest {
+        request,
+        client_key_thumbprint: auth.key_thumbprint().map(str::to_string),
+    };
+    let request_json = stored
+        .to_json()
+        .ok_or_else(|| OAuthError::server_error("Could not store the request"))?;
     tenant
         .repo
         .insert_request(NewAuthRequest {

@@ -6,16 +6,17 @@ use crate::dpop_guard;
 use crate::error::{store_error, ApiError};
 use crate::oauth::body_params;
 use crate::state::AppState;
+use crate::stored_request::StoredRequest;
 use crate::tenant::{CurrentTenant, TenantContext};
 use crate::tokens::{self, TokenResponse};
 use atauth_protocol::client::ClientMetadata;
 use atauth_protocol::constants::{
-    CONFIDENTIAL_REFRESH_INACTIVITY_SECS, PUBLIC_SESSION_LIFETIME_SECS, REFRESH_RETRY_GRACE_SECS,
+    CONFIDENTIAL_REFRESH_INACTIVITY_SECS, PKCE_CHALLENGE_REUSE_WINDOW_SECS,
+    PUBLIC_SESSION_LIFETIME_SECS, REFRESH_RETRY_GRACE_SECS,
 };
 use atauth_protocol::dpop::VerifiedProof;
 use atauth_protocol::params::Params;
 use atauth_protocol::random::{self, hash_secret};
-use atauth_protocol::request::AuthorizationRequest;
 use atauth_protocol::{pkce, OAuthError};
 use atauth_store::{CodeConsumption, NewSession, Rotation, Session};
 use axum::extract::State;
@@ -101,7 +102,9 @@ async fn exchange_code(
     {
         CodeConsumption::Consumed(record) => record,
         CodeConsumption::Reused(record) => {
-            // RFC 6749 section 4.1.2: revoke what the code issued when it is replayed.
+            // RFC 6749 section 4.1.2: revoke what the code issued when it is replayed. The mark
+            // tells a winner that is still creating its session to revoke it itself.
+            mark_code_exchanged(tenant, &record.id, now).await?;
             tenant
                 .repo
                 .revoke_sessions_of_request(&record.id, now)
@@ -125,8 +128,16 @@ async fn exchange_code(
     if approval.code_expires_at <= now {
         return Err(OAuthError::invalid_grant("This code has expired"));
     }
-    let request: AuthorizationRequest = serde_json::from_str(&record.request_json)
-        .map_err(|_| OAuthError::server_error("Stored request is unreadable"))?;
+    let StoredRequest {
+        request,
+        client_key_thumbprint,
+    } = StoredRequest::from_json(&record.request_json)
+        .ok_or_else(|| OAuthError::server_error("Stored request is unreadable"))?;
+    if client_key_thumbprint.as_deref() != auth.key_thumbprint() {
+        return Err(OAuthError::invalid_grant(
+            "The client authenticated with another key than for the authorization request",
+        ));
+    }
     if let Some(redirect_uri) = params.get("redirect_uri") {
         if redirect_uri != request.redirect_uri {
             return Err(OAuthError::invalid_grant(
@@ -179,6 +190,18 @@ async fn exchange_code(
         })
         .await
         .map_err(|e| store_error(&e))?;
+    // A replay that raced this exchange may have revoked the request's sessions before this
+    // one existed; it left a mark, so revoke this session here.
+    if !mark_code_exchanged(tenant, &record.id, now).await? {
+        tenant
+            .repo
+            .revoke_session(&session.id, now)
+            .await
+            .map_err(|e| store_error(&e))?;
+        return Err(OAuthError::invalid_grant(
+            "This code was used twice; the tokens it produced have been revoked",
+        ));
+    }
     tokens::token_response(tenant, &session, refresh_token, rng, now)
 }
 
@@ -256,6 +279,28 @@ async fn refresh(
     Err(OAuthError::invalid_grant(
         "This refresh token was already used; the session has been revoked",
     ))
+}
+
+/// Namespace of the single-use store where code exchanges and replays meet.
+const CODE_EXCHANGE_NAMESPACE: &str = "code_exchange";
+
+/// Records that the code of request `request_id` was exchanged (or replayed). `false` if
+/// someone did so before: whichever of a winner and a replay comes second learns of the other.
+async fn mark_code_exchanged(
+    tenant: &TenantContext,
+    request_id: &str,
+    now: i64,
+) -> Result<bool, OAuthError> {
+    tenant
+        .repo
+        .record_once(
+            CODE_EXCHANGE_NAMESPACE,
+            request_id,
+            now + PKCE_CHALLENGE_REUSE_WINDOW_SECS,
+            now,
+        )
+        .await
+        .map_err(|e| store_error(&e))
 }
 
 fn session_is_live(session: &Session, now: i64) -> bool {

@@ -11,6 +11,7 @@ use super::redirect;
 use crate::error::store_error;
 use crate::oauth::par::request_id;
 use crate::state::AppState;
+use crate::stored_request::StoredRequest;
 use crate::tenant::{CurrentTenant, TenantContext};
 use askama::Template;
 use atauth_protocol::client::ClientMetadata;
@@ -122,7 +123,7 @@ async fn load_pending(
         Ok(None) => return Err(unknown()),
         Err(e) => return Err(unavailable(tenant, &e)),
     };
-    let Ok(request) = serde_json::from_str::<AuthorizationRequest>(&record.request_json) else {
+    let Some(StoredRequest { request, .. }) = StoredRequest::from_json(&record.request_json) else {
         return Err(unknown());
     };
     if record.client_id != client_id {
@@ -291,15 +292,6 @@ async fn show_next_page(state: &AppState, tenant: &TenantContext, pending: Pendi
             let account = account.clone();
             let scopes = pending.request.scopes();
             return approve(state, tenant, &pending, &account, scopes).await;
-        }
-        Some(Prompt::SelectAccount) if accounts.is_empty() => {
-            return redirect::error_to_client(
-                tenant,
-                &pending.request,
-                ErrorCode::AccountSelectionRequired,
-                "No signed-in account to select",
-                rng,
-            );
         }
         _ => {}
     }
