@@ -93,7 +93,10 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidDpopProof, d)
     }
     pub fn use_dpop_nonce() -> Self {
-        Self::new(ErrorCode::UseDpopNonce, "Authorization server requires nonce in DPoP proof")
+        Self::new(
+            ErrorCode::UseDpopNonce,
+            "Authorization server requires nonce in DPoP proof",
+        )
     }
     pub fn invalid_client_metadata(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidClientMetadata, d)

@@ -13,7 +13,10 @@ impl Params {
     pub fn parse(input: &[u8]) -> Result<Self, OAuthError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (k, v) in form_urlencoded::parse(input) {
-            if pairs.iter().any(|(existing, _)| existing.as_str() == k.as_ref()) {
+            if pairs
+                .iter()
+                .any(|(existing, _)| existing.as_str() == k.as_ref())
+            {
                 return Err(OAuthError::invalid_request(format!(
                     "Parameter \"{k}\" is included more than once"
                 )));
@@ -47,8 +50,15 @@ impl Params {
         Ok(Self(pairs))
     }
 
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 
     /// The value of `name`; an empty value counts as absent (RFC 6749 section 3.1).
@@ -61,8 +71,9 @@ impl Params {
     }
 
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)
-            .ok_or_else(|| OAuthError::invalid_request(format!("Missing required parameter \"{name}\"")))
+        self.get(name).ok_or_else(|| {
+            OAuthError::invalid_request(format!("Missing required parameter \"{name}\""))
+        })
     }
 
     pub fn contains(&self, name: &str) -> bool {

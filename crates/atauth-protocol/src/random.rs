@@ -34,7 +34,10 @@ pub fn token(rng: &dyn RandomSource, n: usize) -> String {
 
 /// SHA-256 of a secret, base64url: what we store instead of a token itself.
 pub fn hash_secret(secret: &str) -> String {
-    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes()))
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        secret.as_bytes(),
+    ))
 }
 
 /// Constant-time equality for secrets.
