@@ -12,11 +12,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 
-/// Refresh tokens carry a prefix so a token of the wrong kind is recognised cheaply.
+/// Refresh tokens read `ref-<session id>.<secret>`: the prefix tells them from access tokens,
+/// the session id lets an old, replayed token find the session it must end.
 const REFRESH_PREFIX: &str = "ref-";
 
-pub fn new_refresh_token(rng: &dyn RandomSource) -> String {
-    format!("{REFRESH_PREFIX}{}", random::token(rng, TOKEN_RANDOM_BYTES))
+/// How many rotations back an old refresh token is still recognised as this session's (a public
+/// session refreshed every 15 minutes for 14 days rotates about 1,350 times).
+const REFRESH_CHAIN_WALK_LIMIT: usize = 2048;
+
+pub fn new_refresh_token(rng: &dyn RandomSource, session_id: &str) -> String {
+    format!(
+        "{REFRESH_PREFIX}{session_id}.{}",
+        random::token(rng, TOKEN_RANDOM_BYTES)
+    )
 }
 
 /// The token that replaces `previous` at rotation: HMAC(tenant refresh secret, previous).
@@ -24,7 +32,36 @@ pub fn new_refresh_token(rng: &dyn RandomSource) -> String {
 pub fn successor_refresh_token(tenant: &TenantContext, previous: &str) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, &tenant.refresh_secret);
     let tag = hmac::sign(&key, previous.as_bytes());
-    format!("{REFRESH_PREFIX}{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    let session_id = session_id_of(previous).unwrap_or_default();
+    format!(
+        "{REFRESH_PREFIX}{session_id}.{}",
+        URL_SAFE_NO_PAD.encode(tag.as_ref())
+    )
+}
+
+/// The session id a refresh token names (unverified: check with [`is_older_token_of`]).
+pub fn session_id_of(token: &str) -> Option<&str> {
+    token
+        .strip_prefix(REFRESH_PREFIX)?
+        .split_once('.')
+        .map(|(id, _)| id)
+        .filter(|id| !id.is_empty())
+}
+
+/// Whether `presented` is a genuine earlier refresh token of `session`: following successors
+/// from it reaches the session's current or previous token. A forged token naming the session
+/// never does, so it cannot get the session revoked.
+pub fn is_older_token_of(tenant: &TenantContext, session: &Session, presented: &str) -> bool {
+    let known = [&session.refresh_hash, &session.previous_refresh_hash];
+    let mut token = presented.to_string();
+    for _ in 0..REFRESH_CHAIN_WALK_LIMIT {
+        token = successor_refresh_token(tenant, &token);
+        let hash = random::hash_secret(&token);
+        if known.iter().any(|k| k.as_deref() == Some(hash.as_str())) {
+            return true;
+        }
+    }
+    false
 }
 
 pub fn is_refresh_token_shape(token: &str) -> bool {

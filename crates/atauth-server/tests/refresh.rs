@@ -273,3 +273,60 @@ async fn two_concurrent_refreshes_with_the_same_token_both_get_the_same_successo
     assert_eq!(a.refresh_token, b.refresh_token);
     refreshed(&client, a.refresh_token.as_deref().unwrap()).await;
 }
+
+/// RFC 9700 section 4.14.2: any reuse of a rotated refresh token ends the session, not only the
+/// immediately previous one: a token two rotations old revokes the whole session.
+#[tokio::test]
+async fn reusing_a_refresh_token_two_rotations_old_revokes_the_session() {
+    let server = TestServer::start().await;
+    let client = TestClient::loopback(&server, COOP_A);
+    let first = client.sign_in("atproto", "alice.coop-a.test").await;
+    let t0 = first.refresh_token.unwrap();
+    let t1 = common::tokens(client.refresh(&t0).await)
+        .await
+        .refresh_token
+        .unwrap();
+    server.clock.advance(60);
+    let t2 = common::tokens(client.refresh(&t1).await)
+        .await
+        .refresh_token
+        .unwrap();
+    server.clock.advance(60);
+
+    let reuse = client.refresh(&t0).await;
+    assert_eq!(reuse.status(), 400);
+    let body: serde_json::Value = reuse.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{body}"
+    );
+
+    let newest = client.refresh(&t2).await;
+    assert_eq!(
+        newest.status(),
+        400,
+        "the newest token must die with the session"
+    );
+}
+
+/// A made-up token that names a real session is refused without ending that session.
+#[tokio::test]
+async fn a_forged_refresh_token_naming_a_session_does_not_revoke_it() {
+    let server = TestServer::start().await;
+    let client = TestClient::loopback(&server, COOP_A);
+    let tokens = client.sign_in("atproto", "alice.coop-a.test").await;
+    let real = tokens.refresh_token.unwrap();
+    let (session_part, _) = real.split_once('.').unwrap();
+    let forged = format!("{session_part}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+
+    assert_eq!(client.refresh(&forged).await.status(), 400);
+    assert_eq!(
+        client.refresh(&real).await.status(),
+        200,
+        "the session must survive"
+    );
+}

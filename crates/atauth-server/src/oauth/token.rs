@@ -163,9 +163,10 @@ async fn exchange_code(
         .ok_or_else(|| OAuthError::invalid_grant("The account is no longer available"))?;
 
     let rng = state.inner.rng.as_ref();
+    let session_id = random::token(rng, 16);
     let refresh_token = client
         .allows_refresh()
-        .then(|| tokens::new_refresh_token(rng));
+        .then(|| tokens::new_refresh_token(rng, &session_id));
     let (expires_at, refresh_expires_at) = if client.is_confidential() {
         (None, now + CONFIDENTIAL_REFRESH_INACTIVITY_SECS)
     } else {
@@ -175,7 +176,7 @@ async fn exchange_code(
     let session = tenant
         .repo
         .create_session(NewSession {
-            id: random::token(rng, 16),
+            id: session_id,
             account_id: account.id.clone(),
             did: account.did.clone(),
             client_id: client.client_id.clone(),
@@ -256,7 +257,7 @@ async fn refresh(
         .await
         .map_err(|e| store_error(&e))?
     else {
-        return Err(OAuthError::invalid_grant("Invalid refresh token"));
+        return Err(reject_older_token(tenant, presented, now).await);
     };
     // A retry of the rotation that just happened (a lost response): same client, same DPoP
     // key, within the grace window, and the successor not rotated further. Answer the same
@@ -279,6 +280,28 @@ async fn refresh(
     Err(OAuthError::invalid_grant(
         "This refresh token was already used; the session has been revoked",
     ))
+}
+
+/// A refresh token that is neither current nor previous: if it is a genuine older token of a
+/// session, it was reused (stolen or replayed), so the whole session ends (RFC 9700 section
+/// 4.14.2). Either way the answer is `invalid_grant`.
+async fn reject_older_token(tenant: &TenantContext, presented: &str, now: i64) -> OAuthError {
+    let invalid = || OAuthError::invalid_grant("Invalid refresh token");
+    let Some(session_id) = tokens::session_id_of(presented) else {
+        return invalid();
+    };
+    let session = match tenant.repo.session_by_id(session_id).await {
+        Ok(Some(session)) if session.revoked_at.is_none() => session,
+        Ok(_) => return invalid(),
+        Err(e) => return store_error(&e),
+    };
+    if !tokens::is_older_token_of(tenant, &session, presented) {
+        return invalid();
+    }
+    if let Err(e) = tenant.repo.revoke_session(&session.id, now).await {
+        return store_error(&e);
+    }
+    OAuthError::invalid_grant("This refresh token was already used; the session has been revoked")
 }
 
 /// Namespace of the single-use store where code exchanges and replays meet.
