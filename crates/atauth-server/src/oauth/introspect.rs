@@ -2,7 +2,7 @@
 //! tokens issued to itself; anything else is `{"active": false}`.
 
 use crate::error::{store_error, ApiError};
-use crate::oauth::body_params;
+use crate::oauth::{body_params, no_store_json};
 use crate::state::AppState;
 use crate::tenant::{CurrentTenant, TenantContext};
 use crate::tokens;
@@ -12,8 +12,7 @@ use atauth_protocol::random::hash_secret;
 use atauth_protocol::OAuthError;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use http::{header, HeaderMap, HeaderValue};
+use http::HeaderMap;
 use serde_json::{json, Value};
 
 pub async fn introspect(
@@ -27,13 +26,7 @@ pub async fn introspect(
         Err(response) => return response,
     };
     match handle(&state, &tenant, &params).await {
-        Ok(body) => {
-            let mut response = Json(body).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
+        Ok(body) => no_store_json(http::StatusCode::OK, body),
         Err(e) => ApiError(e).into_response(),
     }
 }

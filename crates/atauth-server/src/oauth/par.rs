@@ -1,8 +1,7 @@
 //! Pushed authorization requests (RFC 9126), mandatory in the atproto profile.
 
-use crate::dpop_guard;
 use crate::error::ApiError;
-use crate::oauth::body_params;
+use crate::oauth::{body_params, dpop_client, no_store_json, DpopClient};
 use crate::state::AppState;
 use crate::stored_request::StoredRequest;
 use crate::tenant::CurrentTenant;
@@ -13,8 +12,7 @@ use atauth_protocol::OAuthError;
 use atauth_store::NewAuthRequest;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use http::{header, HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode};
 
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:req-";
 const PKCE_NAMESPACE: &str = "pkce_challenge";
@@ -42,22 +40,11 @@ async fn handle(
     params: &atauth_protocol::params::Params,
 ) -> Result<Response, OAuthError> {
     let now = state.now();
-    // Nonce first: a client retrying after `use_dpop_nonce` must find nothing else consumed.
-    let proof = dpop_guard::require_proof(tenant, headers, "/oauth/par", now).await?;
-    let client_id = params
-        .get("client_id")
-        .ok_or_else(|| OAuthError::invalid_client("Missing client_id"))?;
-    let client = state.inner.clients.resolve(client_id).await?;
-    let auth = state
-        .inner
-        .clients
-        .authenticate(tenant, &client, params, now)
-        .await?;
-    if auth.key_thumbprint() == Some(proof.jkt.as_str()) {
-        return Err(OAuthError::invalid_request(
-            "The DPoP proof must not be signed with the client authentication key",
-        ));
-    }
+    let DpopClient {
+        proof,
+        client,
+        auth,
+    } = dpop_client(state, tenant, headers, params, "/oauth/par", now).await?;
     let request = request::validate_par(params, &client, &proof.jkt)?;
 
     // Deliberate difference 6: a PKCE challenge is usable for one flow only, refused at PAR.
@@ -100,11 +87,7 @@ async fn handle(
         "request_uri": format!("{REQUEST_URI_PREFIX}{id}"),
         "expires_in": PAR_LIFETIME_SECS,
     });
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
+    let response = no_store_json(StatusCode::CREATED, body);
     Ok(response)
 }
 

@@ -2,7 +2,7 @@
 
 use crate::dpop_guard;
 use crate::error::{store_error, ApiError};
-use crate::oauth::body_params;
+use crate::oauth::{body_params, no_store_json};
 use crate::state::AppState;
 use crate::tenant::{CurrentTenant, TenantContext};
 use crate::tokens;
@@ -12,8 +12,7 @@ use atauth_protocol::random::hash_secret;
 use atauth_protocol::OAuthError;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use http::{header, HeaderMap, HeaderValue};
+use http::HeaderMap;
 
 pub async fn revoke(
     State(state): State<AppState>,
@@ -26,13 +25,7 @@ pub async fn revoke(
         Err(response) => return response,
     };
     match handle(&state, &tenant, &headers, &params).await {
-        Ok(()) => {
-            let mut response = Json(serde_json::json!({})).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
+        Ok(()) => no_store_json(http::StatusCode::OK, serde_json::json!({})),
         Err(e) => ApiError(e).into_response(),
     }
 }

@@ -2,9 +2,8 @@
 //! section 6; atproto profile: DPoP-bound, refresh tokens single use and rotated).
 
 use crate::client_registry::ClientAuth;
-use crate::dpop_guard;
 use crate::error::{store_error, ApiError};
-use crate::oauth::body_params;
+use crate::oauth::{body_params, dpop_client, no_store_json, DpopClient};
 use crate::state::AppState;
 use crate::stored_request::StoredRequest;
 use crate::tenant::{CurrentTenant, TenantContext};
@@ -21,8 +20,7 @@ use atauth_protocol::{pkce, OAuthError};
 use atauth_store::{CodeConsumption, NewSession, Rotation, Session};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use http::{header, HeaderMap, HeaderValue};
+use http::HeaderMap;
 
 pub async fn token(
     State(state): State<AppState>,
@@ -35,13 +33,7 @@ pub async fn token(
         Err(response) => return response,
     };
     match handle(&state, &tenant, &headers, &params).await {
-        Ok(body) => {
-            let mut response = Json(body).into_response();
-            let h = response.headers_mut();
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-            response
-        }
+        Ok(body) => no_store_json(http::StatusCode::OK, body),
         Err(e) => ApiError(e).into_response(),
     }
 }
@@ -60,21 +52,11 @@ async fn handle(
             format!("Unsupported grant_type \"{grant_type}\""),
         ));
     }
-    let proof = dpop_guard::require_proof(tenant, headers, "/oauth/token", now).await?;
-    let client_id = params
-        .get("client_id")
-        .ok_or_else(|| OAuthError::invalid_client("Missing client_id"))?;
-    let client = state.inner.clients.resolve(client_id).await?;
-    let auth = state
-        .inner
-        .clients
-        .authenticate(tenant, &client, params, now)
-        .await?;
-    if auth.key_thumbprint() == Some(proof.jkt.as_str()) {
-        return Err(OAuthError::invalid_request(
-            "The DPoP proof must not be signed with the client authentication key",
-        ));
-    }
+    let DpopClient {
+        proof,
+        client,
+        auth,
+    } = dpop_client(state, tenant, headers, params, "/oauth/token", now).await?;
     match grant_type {
         "authorization_code" => {
             exchange_code(state, tenant, &client, &auth, &proof, params, now).await
