@@ -16,6 +16,7 @@ pub mod client_auth;
 pub mod dpop;
 pub mod identity;
 pub mod jose;
+pub mod permission;
 pub mod pkce;
 pub mod request;
 pub mod scope;
