@@ -62,18 +62,7 @@ pub fn is_valid_token(value: &str) -> bool {
 /// not yet parsed. Declared-and-requested values that are not understood are dropped
 /// (profile section 3), never refused.
 pub fn is_understood(value: &str) -> bool {
-    if matches!(
-        value,
-        ATPROTO | TRANSITION_GENERIC | TRANSITION_EMAIL | TRANSITION_CHAT_BSKY
-    ) {
-        return true;
-    }
-    PERMISSION_RESOURCES.iter().any(|resource| {
-        value
-            .strip_prefix(resource)
-            .and_then(|rest| rest.strip_prefix(':').or_else(|| rest.strip_prefix('?')))
-            .is_some_and(|remainder| !remainder.is_empty())
-    })
+    crate::permission::Permission::parse(value).is_ok()
 }
 
 /// Validates a requested scope against the client's declared scope (which acts as an allow-list):
