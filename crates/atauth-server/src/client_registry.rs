@@ -120,7 +120,7 @@ impl ClientRegistry {
         )?;
         let replay_key = format!("{}:{}", client.client_id, verified.jti);
         let first_use = tenant
-            .repo
+            .replay
             .record_once(
                 ASSERTION_JTI_NAMESPACE,
                 &replay_key,

@@ -70,8 +70,9 @@ pub async fn check_nonce_and_replay(
         _ => return Err(OAuthError::use_dpop_nonce()),
     }
     let key = format!("{}:{}", verified.jkt, verified.jti);
+    // Fail closed: an unreachable replay cache refuses the request (503), never lets it pass.
     let first_use = tenant
-        .repo
+        .replay
         .record_once(DPOP_JTI_NAMESPACE, &key, now + DPOP_JTI_TTL_SECS, now)
         .await
         .map_err(|e| crate::error::store_error(&e))?;

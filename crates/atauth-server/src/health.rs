@@ -9,13 +9,19 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready when the database answers.
+/// Ready when the database and the replay cache (Redis, if configured) answer.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
-        }
+    if let Err(e) = state.store().ping().await {
+        tracing::warn!(error = %e, "not ready: database");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();
     }
+    if let Err(e) = state.replay_store().ping().await {
+        tracing::warn!(error = %e, "not ready: replay cache");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "replay cache unavailable\n",
+        )
+            .into_response();
+    }
+    (StatusCode::OK, "ready\n").into_response()
 }

@@ -1,4 +1,5 @@
-//! Shared handles every handler may need. Kept small: store, fetcher, clock, randomness.
+//! Shared handles every handler may need. Kept small: store, replay cache, fetcher, clock,
+//! randomness.
 
 use crate::client_registry::ClientRegistry;
 use crate::password::PasswordHasher;
@@ -7,7 +8,7 @@ use crate::ServerConfig;
 use atauth_fetch::SafeFetcher;
 use atauth_protocol::clock::Clock;
 use atauth_protocol::random::RandomSource;
-use atauth_store::Store;
+use atauth_store::{DatabaseReplayStore, ReplayStore, Store};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct AppState {
 
 pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
+    pub replay: Arc<dyn ReplayStore>,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn RandomSource>,
     pub config: ServerConfig,
@@ -27,8 +29,29 @@ pub(crate) struct Inner {
 }
 
 impl AppState {
+    /// State over `store`, which also keeps the replay markers ([`DatabaseReplayStore`]).
     pub fn new(
         store: Arc<dyn Store>,
+        fetcher: Arc<SafeFetcher>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn RandomSource>,
+        config: ServerConfig,
+    ) -> Self {
+        Self::with_replay_store(
+            store,
+            Arc::new(DatabaseReplayStore),
+            fetcher,
+            clock,
+            rng,
+            config,
+        )
+    }
+
+    /// State over `store`, with the DPoP and client assertion `jti` markers kept in `replay`
+    /// (e.g. a [`atauth_store::RedisReplayStore`] shared by several instances).
+    pub fn with_replay_store(
+        store: Arc<dyn Store>,
+        replay: Arc<dyn ReplayStore>,
         fetcher: Arc<SafeFetcher>,
         clock: Arc<dyn Clock>,
         rng: Arc<dyn RandomSource>,
@@ -38,8 +61,9 @@ impl AppState {
         let clients = ClientRegistry::new(fetcher, config.dev);
         Self {
             inner: Arc::new(Inner {
-                tenants: TenantCache::new(store.clone()),
+                tenants: TenantCache::new(store.clone(), replay.clone()),
                 store,
+                replay,
                 clock,
                 rng,
                 config,
@@ -52,6 +76,10 @@ impl AppState {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    pub fn replay_store(&self) -> &Arc<dyn ReplayStore> {
+        &self.inner.replay
     }
 
     pub(crate) fn now(&self) -> i64 {

@@ -6,7 +6,9 @@ use crate::state::AppState;
 use atauth_protocol::dpop::NonceIssuer;
 use atauth_protocol::jose::{PublicJwk, SigningKey};
 use atauth_protocol::random::{self, RandomSource};
-use atauth_store::{NewSigningKey, NewTenant, Store, StoreError, Tenant, TenantRepo};
+use atauth_store::{
+    NewSigningKey, NewTenant, ReplayStore, Store, StoreError, Tenant, TenantReplay, TenantRepo,
+};
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
@@ -22,6 +24,9 @@ const TENANT_CACHE_TTL: Duration = Duration::from_secs(15);
 pub struct TenantContext {
     pub tenant: Tenant,
     pub repo: Arc<dyn TenantRepo>,
+    /// Single-use markers checked on every request (DPoP and client assertion `jti`s): the
+    /// database, or Redis when configured.
+    pub replay: Arc<dyn TenantReplay>,
     pub signing_key: SigningKey,
     pub verification_keys: HashMap<String, PublicJwk>,
     /// The JWKS document's keys (public, with `kid`, `alg`, `use`).
@@ -52,8 +57,13 @@ impl TenantContext {
         self.verification_keys.get(kid).cloned()
     }
 
-    async fn load(store: &Arc<dyn Store>, tenant: Tenant) -> Result<Self, StoreError> {
+    async fn load(
+        store: &Arc<dyn Store>,
+        replay: &Arc<dyn ReplayStore>,
+        tenant: Tenant,
+    ) -> Result<Self, StoreError> {
         let repo = store.tenant_repo(&tenant);
+        let replay = replay.tenant_replay(&repo);
         let mut candidate = [0u8; 32];
         random::SystemRandom.fill(&mut candidate);
         let nonce_secret = repo.secret_get_or_create("dpop_nonce", &candidate).await?;
@@ -87,6 +97,7 @@ impl TenantContext {
             nonces: NonceIssuer::new(&nonce_secret),
             tenant,
             repo,
+            replay,
             signing_key,
             verification_keys,
             public_jwks,
@@ -99,13 +110,15 @@ impl TenantContext {
 #[derive(Clone)]
 pub struct TenantCache {
     store: Arc<dyn Store>,
+    replay: Arc<dyn ReplayStore>,
     by_host: moka::future::Cache<String, Arc<TenantContext>>,
 }
 
 impl TenantCache {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, replay: Arc<dyn ReplayStore>) -> Self {
         Self {
             store,
+            replay,
             by_host: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(TENANT_CACHE_TTL)
@@ -122,7 +135,7 @@ impl TenantCache {
         let Some(tenant) = self.store.tenant_by_host(host).await? else {
             return Ok(None);
         };
-        let ctx = Arc::new(TenantContext::load(&self.store, tenant).await?);
+        let ctx = Arc::new(TenantContext::load(&self.store, &self.replay, tenant).await?);
         self.by_host.insert(host.to_string(), ctx.clone()).await;
         Ok(Some(ctx))
     }
@@ -132,7 +145,7 @@ impl TenantCache {
         if let Some(ctx) = self.by_host.get(&host).await {
             return Ok(ctx);
         }
-        let ctx = Arc::new(TenantContext::load(&self.store, tenant).await?);
+        let ctx = Arc::new(TenantContext::load(&self.store, &self.replay, tenant).await?);
         self.by_host.insert(host, ctx.clone()).await;
         Ok(ctx)
     }

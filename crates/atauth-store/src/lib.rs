@@ -4,17 +4,20 @@
 //!
 //! Two backends implement the traits with the same semantics: [`sqlite::SqliteStore`] (one
 //! file, the embedded default) and [`postgres::PostgresStore`] (shared by several instances).
-//! [`open_database`] picks one from a URL or path.
+//! [`open_database`] picks one from a URL or path. The hot replay markers (DPoP and client
+//! assertion `jti`s) go through a [`ReplayStore`]: the database, or Redis ([`replay`]).
 
 mod model;
 mod open;
 pub mod postgres;
+pub mod replay;
 mod rows;
 mod shared;
 pub mod sqlite;
 
 pub use model::*;
 pub use open::open_database;
+pub use replay::{DatabaseReplayStore, RedisReplayStore, ReplayStore, TenantReplay};
 
 use async_trait::async_trait;
 use std::sync::Arc;

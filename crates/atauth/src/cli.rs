@@ -11,9 +11,15 @@ use std::path::PathBuf;
     about = "AT Protocol OAuth authorization server for cooperatives"
 )]
 pub struct Cli {
-    /// Directory holding the SQLite database.
+    /// Directory holding the default SQLite database (`<data-dir>/atauth.db`).
     #[arg(long, global = true, env = "ATAUTH_DATA_DIR", default_value = ".data")]
     pub data_dir: PathBuf,
+
+    /// The database: a PostgreSQL URL (`postgres://user:password@host:5432/atauth`, shared by
+    /// several instances), or a SQLite file (`sqlite:///var/lib/atauth/atauth.db` or a plain
+    /// path). Default: `<data-dir>/atauth.db`.
+    #[arg(long, global = true, env = "ATAUTH_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -55,6 +61,11 @@ pub struct ServeArgs {
     /// Dev only, for tests: an extra CA (PEM) trusted for outbound fetches.
     #[arg(long, value_name = "PEM", requires = "dev")]
     pub extra_ca_file: Option<PathBuf>,
+    /// Redis for the DPoP and client assertion replay caches (`redis://host:6379`), shared by
+    /// several instances. Without it the database keeps them. While Redis is unreachable the
+    /// requests that need it are refused (503), never let through.
+    #[arg(long, env = "ATAUTH_REDIS", value_name = "URL")]
+    pub redis: Option<String>,
     /// Log as JSON lines.
     #[arg(long, env = "ATAUTH_LOG_JSON")]
     pub log_json: bool,

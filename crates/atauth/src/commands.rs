@@ -1,36 +1,102 @@
-//! Operator commands on a data directory.
+//! Operator commands on the database (`--database`, or the data directory's SQLite file).
 
 use crate::cli::{AccountCommand, Cli, Command, TenantCommand};
 use anyhow::Context;
 use atauth_protocol::clock::{Clock, SystemClock};
 use atauth_protocol::random::SystemRandom;
 use atauth_server::accounts::{create_account, AccountSpec};
-use atauth_store::sqlite::SqliteStore;
 use atauth_store::Store;
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
-pub async fn open_store(data_dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let path = data_dir.join("atauth.db");
-    let store = SqliteStore::open(&path)
-        .await
-        .with_context(|| format!("cannot open database {}", path.display()))?;
-    Ok(Arc::new(store))
+/// Where the database is: `--database` as given, or `<data-dir>/atauth.db`.
+#[derive(Debug, Clone)]
+pub struct DatabaseTarget {
+    /// A URL or path for [`atauth_store::open_database`].
+    pub url: String,
+    /// The data directory, when the default file inside it is used (created if missing).
+    default_dir: Option<std::path::PathBuf>,
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Serve(args) => crate::serve::serve(&cli.data_dir, args).await,
-        Command::Tenant(cmd) => tenant(&cli.data_dir, cmd).await,
-        Command::Account(cmd) => account(&cli.data_dir, cmd).await,
+impl DatabaseTarget {
+    pub fn new(data_dir: &Path, database: Option<&str>) -> anyhow::Result<Self> {
+        match database.map(str::trim) {
+            Some("") => anyhow::bail!("--database must not be empty"),
+            Some(url) => Ok(Self {
+                url: url.to_string(),
+                default_dir: None,
+            }),
+            None => {
+                let path = data_dir.join("atauth.db");
+                let url = path
+                    .to_str()
+                    .with_context(|| format!("data directory {} is not UTF-8", data_dir.display()))?
+                    .to_string();
+                Ok(Self {
+                    url,
+                    default_dir: Some(data_dir.to_path_buf()),
+                })
+            }
+        }
+    }
+
+    /// The database for messages: a URL's password is never shown.
+    pub fn display(&self) -> String {
+        redact(&self.url)
+    }
+
+    /// Whether this is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        let lower = self.url.to_ascii_lowercase();
+        lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    }
+
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        if let Some(dir) = &self.default_dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        }
+        atauth_store::open_database(&self.url)
+            .await
+            .with_context(|| format!("cannot open database {}", self.display()))
     }
 }
 
-async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
-    let store: Arc<dyn Store> = open_store(data_dir).await?;
+/// `url` with its password (if any) replaced by `***`; anything that is not a URL unchanged.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            if parsed.set_password(Some("***")).is_ok() {
+                parsed.to_string()
+            } else {
+                "<database URL>".to_string()
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let database = DatabaseTarget::new(&cli.data_dir, cli.database.as_deref())?;
+    match cli.command {
+        Command::Serve(args) => crate::serve::serve(&database, args).await,
+        Command::Tenant(cmd) => {
+            let store = database.open().await?;
+            let result = tenant(&store, cmd).await;
+            store.close().await;
+            result
+        }
+        Command::Account(cmd) => {
+            let store = database.open().await?;
+            let result = account(&store, cmd).await;
+            store.close().await;
+            result
+        }
+    }
+}
+
+async fn tenant(store: &Arc<dyn Store>, cmd: TenantCommand) -> anyhow::Result<()> {
     match cmd {
         TenantCommand::Create {
             issuer,
@@ -38,7 +104,7 @@ async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             resource_server,
         } => {
             let tenant = atauth_server::provision_tenant(
-                &store,
+                store,
                 &SystemRandom,
                 &issuer,
                 &name,
@@ -62,8 +128,7 @@ async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn account(data_dir: &Path, cmd: AccountCommand) -> anyhow::Result<()> {
-    let store: Arc<dyn Store> = open_store(data_dir).await?;
+async fn account(store: &Arc<dyn Store>, cmd: AccountCommand) -> anyhow::Result<()> {
     let find_tenant = |issuer: String| {
         let store = store.clone();
         async move {
@@ -91,7 +156,7 @@ async fn account(data_dir: &Path, cmd: AccountCommand) -> anyhow::Result<()> {
                 .context("cannot read the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
             let account = create_account(
-                &store,
+                store,
                 &tenant,
                 AccountSpec {
                     handle: &handle,
@@ -114,4 +179,37 @@ async fn account(data_dir: &Path, cmd: AccountCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://atauth:s3cret@db:5432/atauth"),
+            "postgres://atauth:***@db:5432/atauth"
+        );
+        assert_eq!(
+            redact("postgres://atauth@db/atauth"),
+            "postgres://atauth@db/atauth"
+        );
+        assert_eq!(redact("/var/lib/atauth.db"), "/var/lib/atauth.db");
+        assert_eq!(
+            redact("redis://:pw@127.0.0.1:6379"),
+            "redis://:***@127.0.0.1:6379"
+        );
+    }
+
+    #[test]
+    fn default_database_is_in_the_data_directory() {
+        let t = DatabaseTarget::new(Path::new("/srv/atauth"), None).unwrap();
+        assert_eq!(t.url, "/srv/atauth/atauth.db");
+        assert!(!t.is_postgres());
+        let t = DatabaseTarget::new(Path::new("x"), Some("postgresql://u@h/db")).unwrap();
+        assert_eq!(t.url, "postgresql://u@h/db");
+        assert!(t.is_postgres());
+        assert!(DatabaseTarget::new(Path::new("x"), Some(" ")).is_err());
+    }
 }

@@ -1,17 +1,17 @@
-//! `atauth serve`: open the store, prepare dev mode if asked, and run the HTTP(S) server.
+//! `atauth serve`: open the store (and the Redis replay cache, if asked), prepare dev mode if
+//! asked, and run the HTTP(S) server.
 
 use crate::cli::ServeArgs;
-use crate::commands::open_store;
+use crate::commands::{redact, DatabaseTarget};
 use anyhow::Context;
 use atauth_fetch::{FetchConfig, SafeFetcher};
 use atauth_protocol::clock::{Clock, SystemClock};
 use atauth_protocol::random::SystemRandom;
 use atauth_server::accounts::{create_account, AccountSpec};
 use atauth_server::{AppState, ServerConfig};
-use atauth_store::Store;
+use atauth_store::{DatabaseReplayStore, RedisReplayStore, ReplayStore, Store};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,10 +20,15 @@ pub const DEV_HANDLE: &str = "alice.localhost";
 pub const DEV_PASSWORD: &str = "atauth-demo";
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
-pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(database: &DatabaseTarget, args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_json);
-    let sqlite = open_store(data_dir).await?;
-    let store: Arc<dyn Store> = sqlite.clone();
+    let store = database.open().await?;
+    tracing::info!(
+        database = %database.display(),
+        backend = if database.is_postgres() { "postgres" } else { "sqlite" },
+        "database opened"
+    );
+    let replay = open_replay_store(args.redis.as_deref()).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     if args.dev {
@@ -37,8 +42,9 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         trusted_host_header: args.trusted_host_header.clone(),
         password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
-    let state = AppState::new(
-        store,
+    let state = AppState::with_replay_store(
+        store.clone(),
+        replay,
         Arc::new(fetcher),
         clock.clone(),
         Arc::new(SystemRandom),
@@ -47,12 +53,14 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let app = atauth_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
 
     // Housekeeping: forget expired single-use markers and abandoned requests.
+    // Every instance may run it: the deletes are idempotent.
     let purge_clock = clock.clone();
-    tokio::spawn(async move {
+    let purge_store = store.clone();
+    let purge = tokio::spawn(async move {
         let mut tick = tokio::time::interval(PURGE_INTERVAL);
         loop {
             tick.tick().await;
-            if let Err(e) = sqlite.purge_expired(purge_clock.now()).await {
+            if let Err(e) = purge_store.purge_expired(purge_clock.now()).await {
                 tracing::warn!(error = %e, "purge of expired rows failed");
             }
         }
@@ -92,7 +100,30 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
                 .await?;
         }
     }
+    purge.abort();
+    store.close().await;
     Ok(())
+}
+
+/// Redis (`--redis`) or the database for the DPoP and client assertion replay caches. Redis
+/// being unreachable at start-up is not fatal: requests needing it get 503 (and `/readyz`
+/// reports it) until it answers.
+async fn open_replay_store(redis: Option<&str>) -> anyhow::Result<Arc<dyn ReplayStore>> {
+    let Some(url) = redis.map(str::trim) else {
+        return Ok(Arc::new(DatabaseReplayStore));
+    };
+    anyhow::ensure!(!url.is_empty(), "--redis must not be empty");
+    let redis = RedisReplayStore::new(url)
+        .with_context(|| format!("cannot use Redis at {}", redact(url)))?;
+    match redis.ping().await {
+        Ok(()) => tracing::info!(redis = %redact(url), "replay cache: Redis"),
+        Err(e) => tracing::warn!(
+            redis = %redact(url),
+            error = %e,
+            "replay cache: Redis is not reachable yet; DPoP and client assertion requests get 503 until it is"
+        ),
+    }
+    Ok(Arc::new(redis))
 }
 
 fn fetch_config(args: &ServeArgs) -> anyhow::Result<FetchConfig> {

@@ -10,7 +10,7 @@ use atauth_protocol::random::SystemRandom;
 use atauth_server::accounts::{create_account, AccountSpec};
 use atauth_server::{AppState, ServerConfig};
 use atauth_store::sqlite::SqliteStore;
-use atauth_store::{Account, Store, Tenant};
+use atauth_store::{Account, DatabaseReplayStore, ReplayStore, Store, Tenant};
 use aws_lc_rs::digest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -61,6 +61,40 @@ impl TestServer {
             .await
             .expect("store");
         let store: Arc<dyn Store> = Arc::new(sqlite);
+        Self::start_on_with(
+            store,
+            Arc::new(DatabaseReplayStore),
+            fetch,
+            dev,
+            resolver,
+            dir,
+        )
+        .await
+    }
+
+    /// A server over `store` (provisioned here with the two cooperatives and their accounts)
+    /// keeping DPoP and client assertion `jti`s in `replay`.
+    pub async fn start_on(store: Arc<dyn Store>, replay: Arc<dyn ReplayStore>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_on_with(
+            store,
+            replay,
+            FetchConfig::default(),
+            false,
+            Arc::new(atauth_fetch::SystemResolver),
+            dir,
+        )
+        .await
+    }
+
+    async fn start_on_with(
+        store: Arc<dyn Store>,
+        replay: Arc<dyn ReplayStore>,
+        fetch: FetchConfig,
+        dev: bool,
+        resolver: Arc<dyn atauth_fetch::Resolve>,
+        dir: tempfile::TempDir,
+    ) -> Self {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -116,31 +150,7 @@ impl TestServer {
         .await
         .expect("bob");
         let fetcher = SafeFetcher::with_resolver(fetch, resolver).expect("fetcher");
-        let config = ServerConfig {
-            dev,
-            trusted_host_header: None,
-            password_concurrency: 2,
-        };
-        let state = AppState::new(
-            store.clone(),
-            Arc::new(fetcher),
-            clock.clone(),
-            Arc::new(rng),
-            config,
-        );
-        let app = atauth_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
-        });
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .expect("client");
+        let (addr, http) = launch(store.clone(), replay, fetcher, clock.clone(), dev).await;
         Self {
             addr,
             clock,
@@ -151,6 +161,32 @@ impl TestServer {
             alice,
             bob,
             _dir: dir,
+        }
+    }
+
+    /// Another instance serving the same database (same cooperatives, accounts and clock) on
+    /// its own port, with its own caches and `replay` as its replay store: what a second atauth
+    /// process behind the same load balancer is.
+    pub async fn another_instance(&self, replay: Arc<dyn ReplayStore>) -> Self {
+        let fetcher = SafeFetcher::new(FetchConfig::default()).expect("fetcher");
+        let (addr, http) = launch(
+            self.store.clone(),
+            replay,
+            fetcher,
+            self.clock.clone(),
+            false,
+        )
+        .await;
+        Self {
+            addr,
+            clock: self.clock.clone(),
+            store: self.store.clone(),
+            http,
+            tenant_a: self.tenant_a.clone(),
+            tenant_b: self.tenant_b.clone(),
+            alice: self.alice.clone(),
+            bob: self.bob.clone(),
+            _dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
@@ -187,6 +223,43 @@ impl TestServer {
         }
         req.send().await.expect("request")
     }
+}
+
+/// Builds the state and serves it on an ephemeral loopback port.
+async fn launch(
+    store: Arc<dyn Store>,
+    replay: Arc<dyn ReplayStore>,
+    fetcher: SafeFetcher,
+    clock: Arc<ManualClock>,
+    dev: bool,
+) -> (SocketAddr, reqwest::Client) {
+    let config = ServerConfig {
+        dev,
+        trusted_host_header: None,
+        password_concurrency: 2,
+    };
+    let state = AppState::with_replay_store(
+        store,
+        replay,
+        Arc::new(fetcher),
+        clock,
+        Arc::new(SystemRandom),
+        config,
+    );
+    let app = atauth_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("client");
+    (addr, http)
 }
 
 /// A client's DPoP key, with the last nonce the server handed out.
