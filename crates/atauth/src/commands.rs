@@ -168,6 +168,9 @@ async fn account(store: &Arc<dyn Store>, cmd: AccountCommand) -> anyhow::Result<
                 SystemClock.now(),
             )
             .await?;
+            if let Some(warning) = did_web_port_warning(&account.did) {
+                eprintln!("warning: {warning}");
+            }
             println!("created account @{} in \"{}\"", account.handle, tenant.name);
             println!("{}", account.did);
         }
@@ -211,5 +214,31 @@ mod tests {
         assert_eq!(t.url, "postgresql://u@h/db");
         assert!(t.is_postgres());
         assert!(DatabaseTarget::new(Path::new("x"), Some(" ")).is_err());
+    }
+}
+
+/// atproto accepts a port in a did:web only for `localhost` (atproto DID spec), so a hosted
+/// did:web carrying the issuer's port works with atauth's own tests but not with real clients.
+fn did_web_port_warning(did: &str) -> Option<String> {
+    let host = did.strip_prefix("did:web:")?;
+    let (name, _) = host.split_once("%3A")?;
+    (name != "localhost").then(|| {
+        format!(
+            "{did} carries a port; atproto clients accept did:web ports only for localhost. \
+             Serve the cooperative on the default port, or attach an external DID with --did."
+        )
+    })
+}
+
+#[cfg(test)]
+mod did_web_port_tests {
+    use super::did_web_port_warning;
+
+    #[test]
+    fn warns_about_did_web_ports_except_on_localhost() {
+        assert!(did_web_port_warning("did:web:alice.coop.example%3A8443").is_some());
+        assert!(did_web_port_warning("did:web:localhost%3A2583").is_none());
+        assert!(did_web_port_warning("did:web:alice.coop.example").is_none());
+        assert!(did_web_port_warning("did:plc:abc").is_none());
     }
 }
