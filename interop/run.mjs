@@ -45,6 +45,27 @@ const COOPS = {
 const TLS = { cert: readFileSync(env('INTEROP_TLS_CERT')), key: readFileSync(env('INTEROP_TLS_KEY')) }
 const SCREENSHOTS = process.env.INTEROP_SCREENSHOTS === '1' ? env('INTEROP_SCREENSHOT_DIR') : null
 const SCOPE = 'atproto transition:generic'
+// Granular scopes and a pinned permission set (permission-sets/app.bsky.authCreatePosts.json,
+// served with --permission-sets by scripts/interop).
+const APPVIEW = 'did:web:api.bsky.app%23bsky_appview'
+const GRANULAR_SCOPE = [
+  'atproto',
+  'account:email',
+  'repo:app.bsky.feed.like?action=create',
+  'blob:image/*',
+  `include:app.bsky.authCreatePosts?aud=${APPVIEW}`,
+].join(' ')
+// What the session must get after the member withholds e-mail: the set's permissions expanded
+// and normalised, then the other granted scopes (reference-provider.md 2.8, 3.4).
+const GRANULAR_EXPECTED = [
+  'rpc?lxm=app.bsky.video.abortUpload&lxm=app.bsky.video.finishUpload&lxm=app.bsky.video.getJobStatus' +
+    '&lxm=app.bsky.video.getUploadLimits&lxm=app.bsky.video.getUploadStatus&lxm=app.bsky.video.startUpload' +
+    `&lxm=app.bsky.video.uploadPart&lxm=app.bsky.video.uploadVideo&aud=${APPVIEW}`,
+  'repo?collection=app.bsky.feed.post&collection=app.bsky.feed.postgate&collection=app.bsky.feed.threadgate&action=create',
+  'atproto',
+  'repo:app.bsky.feed.like?action=create',
+  'blob:image/*',
+].join(' ')
 const STEP_TIMEOUT = 15_000
 const CHECK_TIMEOUT = 40_000
 
@@ -446,6 +467,70 @@ async function wrongPasswordThenDeny({ label, client, inbox, coop, screenshots }
   }
 }
 
+/** Granular scopes + a permission set: consent shows them, the member withholds e-mail, and the
+ * session's scope is exactly the expanded, narrowed scope. */
+async function granularFlow({ label, client, store, inbox, coop, screenshots }) {
+  const url = await check(`${label}: authorize with granular scopes and include:app.bsky.authCreatePosts`, async () => {
+    const u = await client.authorize(coop.handle, { scope: GRANULAR_SCOPE })
+    eq(u.origin, coop.issuer, 'authorization URL origin')
+    return u
+  })
+  if (!url) return
+  const { context, page } = await newPage()
+  let params
+  try {
+    params = await check(`${label}: consent shows the set's title and plain permissions; e-mail withheld`, async () => {
+      await page.goto(url.href)
+      await signIn(page, coop.handle, coop.password)
+      const allow = page.getByRole('button', { name: 'Allow', exact: true })
+      await allow.waitFor({ state: 'visible' })
+      const text = await page.locator('main').innerText()
+      for (const expected of [
+        'Create Bluesky Posts',
+        'Can not update or delete posts.',
+        'Create: likes (app.bsky.feed.like)',
+        'Upload images',
+        'See your e-mail address',
+      ]) {
+        assert(text.includes(expected), `consent page lacks ${JSON.stringify(expected)}`)
+      }
+      const email = page.getByLabel('See your e-mail address')
+      assert(await email.isChecked(), 'e-mail box not checked by default')
+      await email.uncheck()
+      await page.locator('.permission-set summary').first().click()
+      if (screenshots) await shot(page, 'consent-granular.png')
+      const cb = inbox.next()
+      await allow.click()
+      return cb
+    })
+  } finally {
+    await context.close()
+  }
+  if (!params) return
+  const session = await check(`${label}: client.callback() gives a session`, async () => {
+    const { session } = await client.callback(params)
+    eq(session.did, coop.did, 'session DID')
+    return session
+  })
+  if (!session) return
+  await check(`${label}: the session's scope is exactly the expanded scope without e-mail`, async () => {
+    eq((await store.get(coop.did)).tokenSet.scope, GRANULAR_EXPECTED, 'token scope')
+    eq((await session.getTokenInfo()).scope, GRANULAR_EXPECTED, 'getTokenInfo().scope')
+  })
+  await check(`${label}: getSession works and shows no e-mail (withheld)`, async () => {
+    const res = await session.fetchHandler('/xrpc/com.atproto.server.getSession')
+    eq(res.status, 200, 'status')
+    const json = await res.json()
+    eq(json.did, coop.did, 'did')
+    eq(json.email, undefined, 'email')
+  })
+  await check(`${label}: after a refresh the scope is unchanged`, async () => {
+    await session.getTokenInfo(true)
+    eq((await store.get(coop.did)).tokenSet.scope, GRANULAR_EXPECTED, 'refreshed token scope')
+  })
+  await session.signOut().catch(() => {})
+}
+
 // --- main -------------------------------------------------------------------------------------
 async function main() {
   const a = COOPS.a
@@ -501,6 +586,27 @@ async function main() {
     clientMetadata: loopMeta,
     stateStore: new MemoryStore(),
     sessionStore: loopStore,
+    handleResolver,
+    requestLock,
+  })
+
+  // (1b) Loopback client asking for granular scopes and a permission set.
+  const granularInbox = new CallbackInbox()
+  const granularServer = http.createServer((req, res) => {
+    if (!granularInbox.handle(req, res)) {
+      res.writeHead(404)
+      res.end()
+    }
+  })
+  const granularPort = await listen(granularServer)
+  const granularStore = new MemoryStore()
+  const granularClient = new NodeOAuthClient({
+    clientMetadata: buildAtprotoLoopbackClientMetadata({
+      scope: GRANULAR_SCOPE,
+      redirect_uris: [`http://127.0.0.1:${granularPort}/callback`],
+    }),
+    stateStore: new MemoryStore(),
+    sessionStore: granularStore,
     handleResolver,
     requestLock,
   })
@@ -568,6 +674,14 @@ async function main() {
       input: a.issuer,
       clientId: loopMeta.client_id,
     })
+    await granularFlow({
+      label: 'loopback client, granular scopes',
+      client: granularClient,
+      store: granularStore,
+      inbox: granularInbox,
+      coop: a,
+      screenshots: true,
+    })
     await wrongPasswordThenDeny({ label: 'loopback client', client: loopClient, inbox: loopInbox, coop: a, screenshots: true })
     await fullFlow({
       label: 'confidential client (private_key_jwt)',
@@ -601,6 +715,7 @@ async function main() {
   } finally {
     await browser.close()
     loopServer.close()
+    granularServer.close()
     appServer.close()
   }
 

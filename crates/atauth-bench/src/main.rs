@@ -62,6 +62,10 @@ struct Args {
     /// Skip the confidential-client (private_key_jwt) phases.
     #[arg(long)]
     no_confidential: bool,
+    /// Concurrency sweep of the public refresh phase (comma-separated levels, half a phase
+    /// each), to find the concurrency of best throughput and its p99. Empty: no sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64")]
+    sweep: Vec<usize>,
 }
 
 /// Counts and time limits of one run.
@@ -631,6 +635,38 @@ async fn http_suite(
         &r,
         Some(token_floor),
     ));
+
+    // Concurrency sweep (public client only): throughput and p99 at each level.
+    if !confidential {
+        for &level in args.sweep.iter().filter(|&&c| c > 0 && c < count) {
+            eprintln!("  [server pid {}] refresh sweep c={level}...", server.pid);
+            let r = {
+                let client = client.clone();
+                let sessions = sessions.clone();
+                load::run(level, usize::MAX, plan.phase / 2, server.pid, move |_| {
+                    let client = client.clone();
+                    let sessions = sessions.clone();
+                    async move {
+                        let s = sessions
+                            .lock()
+                            .expect("lock")
+                            .pop_front()
+                            .context("no idle session")?;
+                        let s = client.refresh(&s.refresh_token).await?;
+                        sessions.lock().expect("lock").push_back(s);
+                        Ok(())
+                    }
+                })
+                .await
+            };
+            report.push(load_row(
+                &section,
+                &format!("refresh sweep, concurrency {level}"),
+                &r,
+                Some(token_floor),
+            ));
+        }
+    }
 
     // (c) getSession: the resource check over HTTP (plus session and account lookups).
     if !confidential {

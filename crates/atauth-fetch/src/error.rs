@@ -60,6 +60,10 @@ pub enum FetchError {
     MissingContentType,
     #[error("the response was not application/json ({0})")]
     ContentType(String),
+    #[error("the response has no Content-Type, expected {0}")]
+    MissingMediaType(String),
+    #[error("the response was not {expected} ({found})")]
+    MediaType { expected: String, found: String },
     #[error("the document exceeds {0} bytes")]
     TooLarge(usize),
     #[error("the response body could not be read ({0})")]

@@ -58,10 +58,29 @@ pub(crate) async fn fetch_json(
     url: &Url,
     timeout: Duration,
 ) -> Result<Fetched, FetchError> {
+    let body = fetch_body(client, url, timeout, &[JSON]).await?;
+    let value = serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))?;
+    Ok(Fetched {
+        value,
+        body_len: body.len(),
+    })
+}
+
+/// GETs `url` and checks the answer: status 200, a media type among `accepted` (also sent as
+/// `Accept`), at most [`MAX_BODY_BYTES`]. Returns the raw body. Carries no deadline of its own
+/// (the caller wraps it).
+pub(crate) async fn fetch_body(
+    client: &reqwest::Client,
+    url: &Url,
+    timeout: Duration,
+    accepted: &[&str],
+) -> Result<Vec<u8>, FetchError> {
     let host = url.host_str().unwrap_or_default();
+    let accept = HeaderValue::from_str(&accepted.join(", "))
+        .map_err(|_| FetchError::Client("the accepted media types are not valid".to_owned()))?;
     let mut response = client
         .get(url.as_str())
-        .header(ACCEPT, HeaderValue::from_static("application/json"))
+        .header(ACCEPT, accept)
         .send()
         .await
         .map_err(|e| send_error(&e, host, timeout))?;
@@ -73,7 +92,7 @@ pub(crate) async fn fetch_json(
     if status != reqwest::StatusCode::OK {
         return Err(FetchError::Status(status.as_u16()));
     }
-    check_content_type(response.headers().get(CONTENT_TYPE))?;
+    check_media_type(response.headers().get(CONTENT_TYPE), accepted)?;
     if let Some(len) = response.content_length() {
         if len > MAX_BODY_BYTES as u64 {
             return Err(FetchError::TooLarge(MAX_BODY_BYTES));
@@ -92,24 +111,40 @@ pub(crate) async fn fetch_json(
         }
         body.extend_from_slice(&chunk);
     }
-
-    let value = serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))?;
-    Ok(Fetched {
-        value,
-        body_len: body.len(),
-    })
+    Ok(body)
 }
+
+const JSON: &str = "application/json";
 
 /// The media type must be exactly `application/json` (compared without regard to case, as
 /// media types are); parameters such as `charset` are allowed.
+#[cfg(test)]
 fn check_content_type(value: Option<&HeaderValue>) -> Result<(), FetchError> {
-    let value = value.ok_or(FetchError::MissingContentType)?;
+    check_media_type(value, &[JSON])
+}
+
+/// The media type must be one of `accepted` (compared without regard to case, as media types
+/// are); parameters such as `charset` are allowed. JSON-only checks keep their own errors.
+fn check_media_type(value: Option<&HeaderValue>, accepted: &[&str]) -> Result<(), FetchError> {
+    let json_only = accepted == [JSON];
+    let Some(value) = value else {
+        return Err(if json_only {
+            FetchError::MissingContentType
+        } else {
+            FetchError::MissingMediaType(accepted.join(" or "))
+        });
+    };
     let text = value.to_str().unwrap_or_default();
     let media_type = text.split(';').next().unwrap_or_default().trim();
-    if media_type.eq_ignore_ascii_case("application/json") {
+    if accepted.iter().any(|a| media_type.eq_ignore_ascii_case(a)) {
         Ok(())
-    } else {
+    } else if json_only {
         Err(FetchError::ContentType(printable(value.as_bytes(), 100)))
+    } else {
+        Err(FetchError::MediaType {
+            expected: accepted.join(" or "),
+            found: printable(value.as_bytes(), 100),
+        })
     }
 }
 
@@ -197,6 +232,35 @@ mod tests {
         assert_eq!(
             check_content_type(None),
             Err(FetchError::MissingContentType)
+        );
+    }
+
+    #[test]
+    fn other_media_types() {
+        let car = ["application/vnd.ipld.car"];
+        let check = |s: &'static str| check_media_type(Some(&HeaderValue::from_static(s)), &car);
+        assert_eq!(check("application/vnd.ipld.car"), Ok(()));
+        assert_eq!(check("Application/VND.IPLD.CAR; version=1"), Ok(()));
+        assert_eq!(
+            check("application/json"),
+            Err(FetchError::MediaType {
+                expected: "application/vnd.ipld.car".into(),
+                found: "application/json".into()
+            })
+        );
+        assert_eq!(
+            check_media_type(None, &car),
+            Err(FetchError::MissingMediaType(
+                "application/vnd.ipld.car".into()
+            ))
+        );
+        let did = ["application/json", "application/did+ld+json"];
+        assert_eq!(
+            check_media_type(
+                Some(&HeaderValue::from_static("application/did+ld+json")),
+                &did
+            ),
+            Ok(())
         );
     }
 

@@ -31,6 +31,7 @@ use resolve::{normalise_host, CheckedResolver};
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -88,6 +89,22 @@ pub struct SafeFetcher {
     cache: moka::future::Cache<String, Cached>,
     permits: Arc<Semaphore>,
     timeout: Duration,
+    counters: Arc<CacheCounters>,
+}
+
+/// Lookups of [`SafeFetcher::get_json`] that passed the URL policy, and how many of them went
+/// to the network (the others were cache hits, or waited for a fetch another call started).
+#[derive(Debug, Default)]
+struct CacheCounters {
+    lookups: AtomicU64,
+    fetches: AtomicU64,
+}
+
+/// A snapshot of the document cache's use since the fetcher was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
 }
 
 impl fmt::Debug for SafeFetcher {
@@ -145,6 +162,7 @@ impl SafeFetcher {
             cache,
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_FETCHES)),
             timeout,
+            counters: Arc::default(),
         })
     }
 
@@ -156,11 +174,26 @@ impl SafeFetcher {
             tracing::info!(url, error = %e, "refused to fetch");
         })?;
         let key = url.as_str().to_owned();
+        self.counters.lookups.fetch_add(1, Ordering::Relaxed);
+        let fetch = async {
+            self.counters.fetches.fetch_add(1, Ordering::Relaxed);
+            self.fetch(url).await
+        };
         self.cache
-            .try_get_with(key, self.fetch(url))
+            .try_get_with(key, fetch)
             .await
             .map(|doc| doc.value)
             .map_err(|e| (*e).clone())
+    }
+
+    /// Cache hits and misses so far (for metrics).
+    pub fn cache_stats(&self) -> CacheStats {
+        let lookups = self.counters.lookups.load(Ordering::Relaxed);
+        let misses = self.counters.fetches.load(Ordering::Relaxed);
+        CacheStats {
+            hits: lookups.saturating_sub(misses),
+            misses,
+        }
     }
 
     /// Drops `url`'s document from the cache, so the next [`get_json`](Self::get_json)
@@ -172,21 +205,48 @@ impl SafeFetcher {
         }
     }
 
-    async fn fetch(&self, url: url::Url) -> Result<Cached, FetchError> {
+    /// Fetches a body of one of the `media_types` (e.g. `application/vnd.ipld.car`) under the
+    /// same rules as [`get_json`](Self::get_json) (URL and address policy, no redirects,
+    /// status 200, deadline, size cap), uncached: the caller parses and caches what it needs.
+    pub async fn get_bytes(&self, url: &str, media_types: &[&str]) -> Result<Vec<u8>, FetchError> {
+        let url = self.url_policy.check(url).inspect_err(|e| {
+            tracing::info!(url, error = %e, "refused to fetch");
+        })?;
+        let result = self
+            .limited(fetch::fetch_body(
+                &self.client,
+                &url,
+                self.timeout,
+                media_types,
+            ))
+            .await;
+        match &result {
+            Ok(body) => tracing::debug!(url = %url, bytes = body.len(), "fetched document"),
+            Err(e) => tracing::info!(url = %url, error = %e, "fetch failed"),
+        }
+        result
+    }
+
+    /// Runs one exchange under the concurrency limit and the whole-fetch deadline.
+    async fn limited<T>(
+        &self,
+        exchange: impl std::future::Future<Output = Result<T, FetchError>>,
+    ) -> Result<T, FetchError> {
         let deadline = Instant::now() + self.timeout;
         let _permit = match tokio::time::timeout_at(deadline, self.permits.acquire()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) | Err(_) => return Err(FetchError::Busy),
         };
-        let result = match tokio::time::timeout_at(
-            deadline,
-            fetch::fetch_json(&self.client, &url, self.timeout),
-        )
-        .await
-        {
+        match tokio::time::timeout_at(deadline, exchange).await {
             Ok(result) => result,
             Err(_elapsed) => Err(FetchError::Timeout(self.timeout)),
-        };
+        }
+    }
+
+    async fn fetch(&self, url: url::Url) -> Result<Cached, FetchError> {
+        let result = self
+            .limited(fetch::fetch_json(&self.client, &url, self.timeout))
+            .await;
         match &result {
             Ok(doc) => tracing::debug!(url = %url, bytes = doc.body_len, "fetched JSON document"),
             Err(e) => tracing::info!(url = %url, error = %e, "fetch failed"),

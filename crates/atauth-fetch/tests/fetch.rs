@@ -305,6 +305,8 @@ async fn fetches_and_caches() {
     assert!(Arc::ptr_eq(&first, &second));
     assert_eq!(server.hits("/ok"), 1, "the second call is a cache hit");
     assert!(dns.asked().is_empty(), "the override replaces DNS");
+    let stats = fetcher.cache_stats();
+    assert_eq!((stats.hits, stats.misses), (1, 1), "{stats:?}");
 
     fetcher.invalidate(&url).await;
     fetcher.get_json(&url).await.unwrap();
@@ -342,6 +344,8 @@ async fn failures_are_not_cached() {
     assert_eq!(fetch_err(&fetcher, &url).await, FetchError::Status(404));
     assert_eq!(fetch_err(&fetcher, &url).await, FetchError::Status(404));
     assert_eq!(server.hits("/missing"), 2);
+    let stats = fetcher.cache_stats();
+    assert_eq!((stats.hits, stats.misses), (0, 2), "{stats:?}");
 }
 
 #[tokio::test]

@@ -5,6 +5,16 @@
 //! `DPoP` proof and its binding to the token, and the nonce. The caller still checks the proof
 //! `jti` for replay, the token's `aud`/`scope` for this resource, and that the session (`sid`)
 //! is alive. Errors become a 401 with [`www_authenticate`] as the `WWW-Authenticate` value.
+//!
+//! Then [`Principal::permissions`] answers "may this token do X" ([`TokenPermissions`]: repo
+//! writes, rpc calls, blob uploads, account and identity attributes, `transition:*`).
+
+mod permissions;
+
+pub use atauth_protocol::permission::{
+    AccountAction, AccountAttr, IdentityAttr, PermissionRequest, RepoAction,
+};
+pub use permissions::TokenPermissions;
 
 use atauth_protocol::access_token::{self, AccessTokenClaims};
 use atauth_protocol::clock::UnixTime;
@@ -40,6 +50,13 @@ pub struct ResourceRequest<'a> {
 pub struct Principal {
     pub claims: AccessTokenClaims,
     pub proof: VerifiedProof,
+}
+
+impl Principal {
+    /// What the token's `scope` allows.
+    pub fn permissions(&self) -> TokenPermissions {
+        TokenPermissions::from_scope(&self.claims.scope)
+    }
 }
 
 /// Verifies a DPoP-bound access token and its proof.
@@ -131,3 +148,6 @@ pub fn www_authenticate(err: &OAuthError) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod permission_tests;

@@ -27,12 +27,17 @@ impl World {
 
     /// An access token bound to `jkt`.
     fn token(&self, jkt: &str) -> String {
+        self.scoped_token(jkt, "atproto")
+    }
+
+    /// An access token bound to `jkt` granting `scope`.
+    fn scoped_token(&self, jkt: &str, scope: &str) -> String {
         let claims = AccessTokenClaims {
             iss: ISSUER.into(),
             sub: "did:web:alice.coop.example".into(),
             aud: "did:web:pds.coop.example".into(),
             client_id: "https://app.example/client-metadata.json".into(),
-            scope: "atproto".into(),
+            scope: scope.into(),
             jti: "tok-1".into(),
             sid: "ses-1".into(),
             iat: NOW,
@@ -222,5 +227,38 @@ fn www_authenticate_starts_with_dpop_and_is_a_safe_header() {
     assert_eq!(
         www_authenticate(&err),
         r#"DPoP error="invalid_token", error_description="bad 'quoted' / value??Injected: yes ?", algs="ES256 ES256K""#
+    );
+}
+
+#[test]
+fn verified_token_answers_what_its_scope_allows() {
+    let w = World::new();
+    let token = w.scoped_token(
+        &w.client_key.public_key().thumbprint(),
+        "atproto repo:app.bsky.feed.post?action=create blob:image/*",
+    );
+    let nonce = w.nonces.current(NOW);
+    let proof = w.proof(&token, Some(&nonce));
+    let principal = w
+        .verify(Some(&format!("DPoP {token}")), Some(&proof))
+        .unwrap();
+    let permissions = principal.permissions();
+    assert!(permissions.is_atproto());
+    assert!(permissions.may_write_record("app.bsky.feed.post", RepoAction::Create));
+    assert!(!permissions.may_write_record("app.bsky.feed.post", RepoAction::Delete));
+    assert!(!permissions.may_write_record("app.bsky.feed.like", RepoAction::Create));
+    assert!(permissions.may_upload_blob("image/png"));
+    assert!(!permissions.may_upload_blob("video/mp4"));
+    assert!(!permissions.may_account(AccountAttr::Email, AccountAction::Read));
+    let refused = permissions
+        .require(&PermissionRequest::RepoWrite {
+            collection: "app.bsky.feed.post",
+            action: RepoAction::Delete,
+        })
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::InsufficientScope);
+    assert_eq!(
+        refused.description,
+        "Missing required scope \"repo:app.bsky.feed.post?action=delete\""
     );
 }

@@ -1,4 +1,5 @@
-//! Creating member accounts (shared by the CLI and dev start-up; the admin API comes next).
+//! Creating member accounts (shared by the CLI, dev start-up and the admin API through
+//! `admin::service`).
 
 use crate::password::hash_password;
 use atauth_protocol::identity;
@@ -16,6 +17,16 @@ pub struct AccountSpec<'a> {
 
 /// Minimum password length for accounts created by operators.
 pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Checks a password chosen by an operator.
+pub fn check_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
 
 pub async fn create_account(
     store: &Arc<dyn Store>,
@@ -43,15 +54,15 @@ pub async fn create_account(
             anyhow::bail!("\"{email}\" is not a valid e-mail address");
         }
     }
-    if spec.password.chars().count() < MIN_PASSWORD_CHARS {
-        anyhow::bail!("the password must have at least {MIN_PASSWORD_CHARS} characters");
-    }
+    check_password(spec.password).map_err(anyhow::Error::msg)?;
     let did = match spec.did {
         Some(did) if identity::is_valid_did(did) => did.to_string(),
         Some(did) => anyhow::bail!("\"{did}\" is not a valid DID"),
         None => hosted_did(tenant, &handle)?,
     };
-    let password_hash = hash_password(spec.password)?;
+    // argon2 takes tens of milliseconds: off the async workers.
+    let password = spec.password.to_string();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
     let account = store
         .tenant_repo(tenant)
         .create_account(NewAccount {

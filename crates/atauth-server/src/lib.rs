@@ -8,8 +8,12 @@
 #![allow(clippy::result_large_err)]
 
 pub mod accounts;
+pub mod admin;
 pub mod config;
 pub mod error;
+pub mod keys;
+pub mod metrics;
+pub mod permission_sets;
 pub mod state;
 pub mod tenant;
 

@@ -2,7 +2,7 @@
 
 use crate::state::AppState;
 use crate::tenant::request_host;
-use crate::{health, identity, oauth, ui, xrpc};
+use crate::{health, identity, metrics, oauth, ui, xrpc};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -84,6 +84,10 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             http::StatusCode::SERVICE_UNAVAILABLE,

@@ -3,6 +3,7 @@
 
 use crate::client_registry::ClientRegistry;
 use crate::password::PasswordHasher;
+use crate::permission_sets::PermissionSets;
 use crate::tenant::TenantCache;
 use crate::ServerConfig;
 use atauth_fetch::SafeFetcher;
@@ -14,6 +15,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) inner: Arc<Inner>,
+    /// Permission sets for `include:` scopes ([`Self::with_permission_sets`]); none by default.
+    pub(crate) permission_sets: Arc<PermissionSets>,
 }
 
 pub(crate) struct Inner {
@@ -26,6 +29,7 @@ pub(crate) struct Inner {
     pub clients: ClientRegistry,
     pub passwords: PasswordHasher,
     pub throttle: crate::ui::throttle::SignInThrottle,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -58,10 +62,13 @@ impl AppState {
         config: ServerConfig,
     ) -> Self {
         let passwords = PasswordHasher::new(config.password_concurrency.max(1));
+        let metrics = crate::metrics::Metrics::new(fetcher.clone());
         let clients = ClientRegistry::new(fetcher, config.dev);
+        // Sign-in counters: Redis when the replay markers are there too, else the database.
+        let rate_limits = replay.rate_limits().unwrap_or_else(|| store.rate_limits());
         Self {
             inner: Arc::new(Inner {
-                tenants: TenantCache::new(store.clone(), replay.clone()),
+                tenants: TenantCache::new(store.clone(), replay.clone(), clock.clone()),
                 store,
                 replay,
                 clock,
@@ -69,9 +76,18 @@ impl AppState {
                 config,
                 clients,
                 passwords,
-                throttle: crate::ui::throttle::SignInThrottle::default(),
+                throttle: crate::ui::throttle::SignInThrottle::new(rate_limits),
+                metrics,
             }),
+            permission_sets: Arc::default(),
         }
+    }
+
+    /// The same state resolving `include:` scopes from `sets` (pinned files, then their
+    /// fallback source).
+    pub fn with_permission_sets(mut self, sets: PermissionSets) -> Self {
+        self.permission_sets = Arc::new(sets);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -1,6 +1,7 @@
 //! What is stored behind a `request_uri`: the validated request, plus how the client
 //! authenticated when it pushed it.
 
+use atauth_protocol::permission::PermissionSet;
 use atauth_protocol::request::AuthorizationRequest;
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +13,10 @@ pub struct StoredRequest {
     /// redeem the code (the reference provider binds the client key at this point as well).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_key_thumbprint: Option<String>,
+    /// The permission set of every `include:` in the scope, resolved once at PAR so consent and
+    /// the token use the same version (reference-provider.md 3.4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permission_sets: Vec<PermissionSet>,
 }
 
 impl StoredRequest {

@@ -2,8 +2,11 @@
 //! Everything a handler touches afterwards (keys, nonces, the store) is bound to that tenant.
 
 use crate::error::unknown_host;
+use crate::keys::{key_states, KeyState, KeyTimes};
 use crate::state::AppState;
+use atauth_protocol::clock::Clock;
 use atauth_protocol::dpop::NonceIssuer;
+use atauth_protocol::error::OAuthError;
 use atauth_protocol::jose::{PublicJwk, SigningKey};
 use atauth_protocol::random::{self, RandomSource};
 use atauth_store::{
@@ -12,7 +15,6 @@ use atauth_store::{
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,15 +29,18 @@ pub struct TenantContext {
     /// Single-use markers checked on every request (DPoP and client assertion `jti`s): the
     /// database, or Redis when configured.
     pub replay: Arc<dyn TenantReplay>,
-    pub signing_key: SigningKey,
-    pub verification_keys: HashMap<String, PublicJwk>,
-    /// The JWKS document's keys (public, with `kid`, `alg`, `use`).
-    pub public_jwks: Vec<serde_json::Value>,
+    /// Every key not yet marked retired, newest first, with its lifecycle times: which one
+    /// signs and which ones verify is decided at use time from the clock (the context is
+    /// cached, a key's activation or retirement is not).
+    pub keys: Vec<TenantKey>,
+    pub clock: Arc<dyn Clock>,
     pub nonces: NonceIssuer,
     /// HMAC key for CSRF tokens and device cookies.
     pub cookie_secret: Vec<u8>,
     /// HMAC key deriving a refresh token's successor (so a retried refresh gets the same one).
     pub refresh_secret: Vec<u8>,
+    /// The cooperative's policies (admin API), read from the tenant row.
+    pub policies: crate::admin::settings::Policies,
 }
 
 impl TenantContext {
@@ -53,13 +58,39 @@ impl TenantContext {
         self.tenant.issuer.starts_with("http://")
     }
 
+    /// The states of [`TenantContext::keys`] now.
+    fn key_states(&self) -> impl Iterator<Item = (&TenantKey, KeyState)> {
+        let times: Vec<KeyTimes> = self.keys.iter().map(|k| k.times).collect();
+        self.keys.iter().zip(key_states(&times, self.clock.now()))
+    }
+
+    /// The key that signs new tokens now.
+    pub fn signing_key(&self) -> Result<&SigningKey, OAuthError> {
+        self.key_states()
+            .find(|(_, state)| *state == KeyState::Active)
+            .map(|(k, _)| &k.key)
+            .ok_or_else(|| OAuthError::server_error("the cooperative has no active signing key"))
+    }
+
+    /// A key that verifies tokens now (published, active or retiring).
     pub fn public_key(&self, kid: &str) -> Option<PublicJwk> {
-        self.verification_keys.get(kid).cloned()
+        self.key_states()
+            .find(|(k, state)| k.key.kid() == kid && state.verifies())
+            .map(|(k, _)| k.public.clone())
+    }
+
+    /// The JWKS document's keys now (public, with `kid`, `alg`, `use`).
+    pub fn public_jwks(&self) -> Vec<serde_json::Value> {
+        self.key_states()
+            .filter(|(_, state)| state.verifies())
+            .map(|(k, _)| k.jwk.clone())
+            .collect()
     }
 
     async fn load(
         store: &Arc<dyn Store>,
         replay: &Arc<dyn ReplayStore>,
+        clock: &Arc<dyn Clock>,
         tenant: Tenant,
     ) -> Result<Self, StoreError> {
         let repo = store.tenant_repo(&tenant);
@@ -72,53 +103,65 @@ impl TenantContext {
         random::SystemRandom.fill(&mut candidate);
         let refresh_secret = repo.secret_get_or_create("refresh", &candidate).await?;
 
-        let records = repo.signing_keys().await?;
-        let mut verification_keys = HashMap::new();
-        let mut public_jwks = Vec::new();
-        let mut signing_key = None;
-        for record in records {
-            let key = SigningKey::from_pkcs8(record.kid.clone(), &record.pkcs8).map_err(|e| {
+        let mut keys = Vec::new();
+        for record in repo.signing_keys().await? {
+            let unreadable = |e: &dyn std::fmt::Display| {
                 StoreError::Unavailable(format!("signing key {} unreadable: {e}", record.kid))
-            })?;
+            };
+            let key = SigningKey::from_pkcs8(record.kid.clone(), &record.pkcs8)
+                .map_err(|e| unreadable(&e))?;
             let jwk = key.public_jwk();
-            if let Ok(public) = PublicJwk::from_json(&jwk) {
-                verification_keys.insert(record.kid.clone(), public);
-                public_jwks.push(jwk);
-            }
-            // Records come newest first: the first one signs.
-            if signing_key.is_none() {
-                signing_key = Some(key);
-            }
+            let public = PublicJwk::from_json(&jwk).map_err(|e| unreadable(&e))?;
+            keys.push(TenantKey {
+                times: KeyTimes::from(&record),
+                key,
+                public,
+                jwk,
+            });
         }
-        let signing_key = signing_key.ok_or_else(|| {
-            StoreError::Unavailable(format!("tenant {} has no signing key", tenant.issuer))
-        })?;
+        if keys.is_empty() {
+            return Err(StoreError::Unavailable(format!(
+                "tenant {} has no signing key",
+                tenant.issuer
+            )));
+        }
         Ok(Self {
+            policies: crate::admin::settings::Policies::from_stored(&tenant.policies),
             nonces: NonceIssuer::new(&nonce_secret),
             tenant,
             repo,
             replay,
-            signing_key,
-            verification_keys,
-            public_jwks,
+            keys,
+            clock: clock.clone(),
             cookie_secret,
             refresh_secret,
         })
     }
 }
 
+/// One signing key of a cooperative, parsed, with its lifecycle times.
+pub struct TenantKey {
+    pub key: SigningKey,
+    pub public: PublicJwk,
+    /// Its JWKS entry.
+    pub jwk: serde_json::Value,
+    pub times: KeyTimes,
+}
+
 #[derive(Clone)]
 pub struct TenantCache {
     store: Arc<dyn Store>,
     replay: Arc<dyn ReplayStore>,
+    clock: Arc<dyn Clock>,
     by_host: moka::future::Cache<String, Arc<TenantContext>>,
 }
 
 impl TenantCache {
-    pub fn new(store: Arc<dyn Store>, replay: Arc<dyn ReplayStore>) -> Self {
+    pub fn new(store: Arc<dyn Store>, replay: Arc<dyn ReplayStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             replay,
+            clock,
             by_host: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(TENANT_CACHE_TTL)
@@ -135,9 +178,16 @@ impl TenantCache {
         let Some(tenant) = self.store.tenant_by_host(host).await? else {
             return Ok(None);
         };
-        let ctx = Arc::new(TenantContext::load(&self.store, &self.replay, tenant).await?);
+        let ctx =
+            Arc::new(TenantContext::load(&self.store, &self.replay, &self.clock, tenant).await?);
         self.by_host.insert(host.to_string(), ctx.clone()).await;
         Ok(Some(ctx))
+    }
+
+    /// Drops the cached context of `host`, so the next request reads the tenant again (the
+    /// admin API calls it after a change; other instances see it within the cache TTL).
+    pub async fn forget(&self, host: &str) {
+        self.by_host.invalidate(host).await;
     }
 
     pub async fn by_tenant(&self, tenant: Tenant) -> Result<Arc<TenantContext>, StoreError> {
@@ -145,7 +195,8 @@ impl TenantCache {
         if let Some(ctx) = self.by_host.get(&host).await {
             return Ok(ctx);
         }
-        let ctx = Arc::new(TenantContext::load(&self.store, &self.replay, tenant).await?);
+        let ctx =
+            Arc::new(TenantContext::load(&self.store, &self.replay, &self.clock, tenant).await?);
         self.by_host.insert(host, ctx.clone()).await;
         Ok(ctx)
     }

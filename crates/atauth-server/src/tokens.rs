@@ -3,7 +3,7 @@
 
 use crate::tenant::TenantContext;
 use atauth_protocol::access_token::{self, AccessTokenClaims, Confirmation};
-use atauth_protocol::constants::{ACCESS_TOKEN_LIFETIME_SECS, TOKEN_RANDOM_BYTES};
+use atauth_protocol::constants::TOKEN_RANDOM_BYTES;
 use atauth_protocol::random::{self, RandomSource};
 use atauth_protocol::OAuthError;
 use atauth_store::Session;
@@ -97,12 +97,12 @@ pub fn token_response(
     rng: &dyn RandomSource,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
-    // An access token never outlives its session (public clients: 14 days in total).
+    // An access token never outlives its session (public clients: 14 days in total). Its
+    // lifetime is the cooperative's policy (default 15 minutes, at most 30).
+    let lifetime = tenant.policies.access_token_lifetime_secs;
     let exp = session
         .expires_at
-        .map_or(now + ACCESS_TOKEN_LIFETIME_SECS, |end| {
-            end.min(now + ACCESS_TOKEN_LIFETIME_SECS)
-        });
+        .map_or(now + lifetime, |end| end.min(now + lifetime));
     let claims = AccessTokenClaims {
         iss: tenant.issuer().to_string(),
         sub: session.did.clone(),
@@ -117,7 +117,7 @@ pub fn token_response(
             jkt: session.dpop_jkt.clone(),
         },
     };
-    let access_token = access_token::sign(&tenant.signing_key, &claims)?;
+    let access_token = access_token::sign(tenant.signing_key()?, &claims)?;
     Ok(TokenResponse {
         access_token,
         token_type: "DPoP",

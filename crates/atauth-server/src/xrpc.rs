@@ -5,9 +5,8 @@ use crate::dpop_guard;
 use crate::error::{store_error, ResourceError};
 use crate::state::AppState;
 use crate::tenant::CurrentTenant;
-use atauth_protocol::scope::{ScopeSet, TRANSITION_EMAIL};
 use atauth_protocol::OAuthError;
-use atauth_resource::ResourceRequest;
+use atauth_resource::{AccountAction, AccountAttr, ResourceRequest};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -87,8 +86,11 @@ pub async fn get_session(
         "did": account.did,
         "active": true,
     });
-    let scopes = ScopeSet::parse(&principal.claims.scope);
-    if let (true, Some(email)) = (scopes.contains(TRANSITION_EMAIL), &account.email) {
+    // `account:email` or `transition:email` (atproto spec "Permissions").
+    let may_read_email = principal
+        .permissions()
+        .may_account(AccountAttr::Email, AccountAction::Read);
+    if let (true, Some(email)) = (may_read_email, &account.email) {
         body["email"] = json!(email);
         body["emailConfirmed"] = json!(false);
     }

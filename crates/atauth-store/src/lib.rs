@@ -10,14 +10,23 @@
 mod model;
 mod open;
 pub mod postgres;
+pub mod rate_limit;
 pub mod replay;
+mod replay_batch;
 mod rows;
+pub mod sealed;
 mod shared;
 pub mod sqlite;
+mod stats;
 
 pub use model::*;
-pub use open::open_database;
+pub use open::{open_database, open_database_with};
+pub use rate_limit::{
+    DatabaseRateLimits, MemoryRateLimits, RateLimitStore, RedisRateLimits, WindowCount,
+};
 pub use replay::{DatabaseReplayStore, RedisReplayStore, ReplayStore, TenantReplay};
+pub use replay_batch::{ReplayBatcher, ReplayMarker};
+pub use sealed::{InvalidMasterKey, MasterKey};
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -26,7 +35,7 @@ use std::sync::Arc;
 /// reuse (and the sessions it minted are revoked) instead of as an unknown code.
 pub const USED_CODE_RETENTION_SECS: i64 = 24 * 60 * 60;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule was violated (e.g. an issuer or handle that already exists).
     #[error("already exists: {0}")]
@@ -48,6 +57,24 @@ pub trait Store: Send + Sync + 'static {
     async fn tenant_by_issuer(&self, issuer: &str) -> StoreResult<Option<Tenant>>;
     /// The tenant owning a hosted handle whose host is `handle_host` (for did:web routing).
     async fn tenant_by_handle(&self, handle: &str) -> StoreResult<Option<Tenant>>;
+
+    // --- administration (the admin API and the CLI)
+    /// The tenant whose issuer host is `host`, disabled or not.
+    async fn tenant_by_host_including_disabled(&self, host: &str) -> StoreResult<Option<Tenant>>;
+    /// Applies `update` to tenant `id`; `None` when there is no such tenant.
+    async fn update_tenant(
+        &self,
+        id: TenantId,
+        update: TenantUpdate,
+    ) -> StoreResult<Option<Tenant>>;
+    /// Disables or enables tenant `id`; `None` when there is no such tenant.
+    async fn set_tenant_disabled(
+        &self,
+        id: TenantId,
+        disabled: bool,
+    ) -> StoreResult<Option<Tenant>>;
+    /// The admin token whose hash is `token_hash`, at whichever tenant it belongs to.
+    async fn admin_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<AdminToken>>;
     /// A repository bound to `tenant`.
     fn tenant_repo(&self, tenant: &Tenant) -> Arc<dyn TenantRepo>;
     /// Liveness of the backing database (`/readyz`).
@@ -62,6 +89,21 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Closes the connections, waiting for those in use to be returned (graceful shutdown).
     async fn close(&self) {}
+    /// Encryption at rest, for all tenants: with a master key, encrypts the signing keys and
+    /// secrets still stored in plaintext; with or without one, checks that every encrypted row
+    /// opens (so a missing or wrong master key is reported at once, not at the first request).
+    async fn seal_at_rest(&self) -> StoreResult<SealReport>;
+    /// Rate-limit counters kept by this store and shared by every instance using it
+    /// ([`rate_limit`]). The default keeps them in memory, for stores of one instance.
+    fn rate_limits(&self) -> Arc<dyn RateLimitStore> {
+        Arc::new(MemoryRateLimits::default())
+    }
+    /// Sessions neither revoked nor expired at `now`, per tenant issuer (metrics). The
+    /// default reports none.
+    async fn active_sessions(&self, now: i64) -> StoreResult<Vec<(String, u64)>> {
+        let _ = now;
+        Ok(Vec::new())
+    }
 }
 
 /// Everything stored for one tenant. Implementations bind the tenant id at construction and
@@ -77,6 +119,19 @@ pub trait TenantRepo: Send + Sync + 'static {
     async fn add_signing_key(&self, key: NewSigningKey) -> StoreResult<()>;
     /// Keys not yet retired, newest first.
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Every key, retired ones included, newest first.
+    async fn signing_key_history(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Key rotation, in one transaction: publishes `key`, which starts signing at
+    /// `activates_at`, and schedules every key not yet scheduled (not retired, `retires_at`
+    /// unset) to retire at `predecessors_retire_at`.
+    async fn add_successor_signing_key(
+        &self,
+        key: NewSigningKey,
+        activates_at: i64,
+        predecessors_retire_at: i64,
+    ) -> StoreResult<()>;
+    /// Marks the keys whose `retires_at` has come as retired. Returns how many.
+    async fn retire_signing_keys(&self, now: i64) -> StoreResult<u64>;
 
     // --- accounts
     async fn create_account(&self, account: NewAccount) -> StoreResult<Account>;
@@ -87,6 +142,22 @@ pub trait TenantRepo: Send + Sync + 'static {
     /// Case-insensitive e-mail match.
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>>;
     async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
+    /// Disables or enables an account; `None` when there is no such account here.
+    async fn set_account_disabled(&self, id: &str, disabled: bool) -> StoreResult<Option<Account>>;
+    async fn set_account_password_hash(
+        &self,
+        id: &str,
+        password_hash: &str,
+    ) -> StoreResult<Option<Account>>;
+    /// Replaces the account's DID (an external DID attached by the operator); a DID another
+    /// account of the tenant has is a conflict.
+    async fn set_account_did(&self, id: &str, did: &str) -> StoreResult<Option<Account>>;
+
+    // --- admin tokens of this tenant
+    async fn create_admin_token(&self, token: NewAdminToken) -> StoreResult<AdminToken>;
+    async fn list_admin_tokens(&self) -> StoreResult<Vec<AdminToken>>;
+    /// Deletes a token; `false` when there is no such token here.
+    async fn delete_admin_token(&self, id: &str) -> StoreResult<bool>;
 
     // --- single-use markers (DPoP jti, client assertion jti, PKCE challenges)
     /// Records `key` in `namespace` until `expires_at`. Returns `true` the first time, `false`
@@ -98,6 +169,23 @@ pub trait TenantRepo: Send + Sync + 'static {
         expires_at: i64,
         now: i64,
     ) -> StoreResult<bool>;
+    /// [`record_once`](Self::record_once) for several markers, whose `(namespace, key)` pairs
+    /// are distinct, in one atomic statement: for each marker, in order, `true` if it was new.
+    /// (The default records them one by one.)
+    async fn record_once_batch(
+        &self,
+        markers: &[ReplayMarker],
+        now: i64,
+    ) -> StoreResult<Vec<bool>> {
+        let mut firsts = Vec::with_capacity(markers.len());
+        for m in markers {
+            firsts.push(
+                self.record_once(&m.namespace, &m.key, m.expires_at, now)
+                    .await?,
+            );
+        }
+        Ok(firsts)
+    }
 
     // --- authorization requests (PAR) and codes
     async fn insert_request(&self, request: NewAuthRequest) -> StoreResult<()>;
@@ -127,11 +215,38 @@ pub trait TenantRepo: Send + Sync + 'static {
         old_hash: &str,
         rotation: Rotation,
     ) -> StoreResult<Option<Session>>;
+    /// [`rotate_refresh`](Self::rotate_refresh) for the usual refresh, in one statement: only
+    /// if the session's current token is `old_hash` and [`BoundRotation::matches`] it (same
+    /// client and keys, live). `None` otherwise, whatever the reason: the caller then reads the
+    /// session to tell which. (The default reads, checks, then rotates.)
+    async fn rotate_refresh_bound(
+        &self,
+        old_hash: &str,
+        rotation: &BoundRotation,
+    ) -> StoreResult<Option<Session>> {
+        let Some(session) = self.session_by_refresh(old_hash).await? else {
+            return Ok(None);
+        };
+        if !rotation.matches(&session) {
+            return Ok(None);
+        }
+        let plain = Rotation {
+            new_hash: rotation.new_hash.clone(),
+            refresh_expires_at: rotation.refresh_deadline(&session),
+            now: rotation.now,
+        };
+        self.rotate_refresh(old_hash, plain).await
+    }
     /// The session whose *previous* refresh token hash is `hash` (for retry grace / reuse).
     async fn session_by_previous_refresh(&self, hash: &str) -> StoreResult<Option<Session>>;
     async fn session_by_refresh(&self, hash: &str) -> StoreResult<Option<Session>>;
     async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()>;
     async fn revoke_sessions_of_request(&self, request_id: &str, now: i64) -> StoreResult<()>;
+    /// Sessions matching `filter`, newest first, at most `limit`.
+    async fn list_sessions(&self, filter: &SessionFilter, limit: u32) -> StoreResult<Vec<Session>>;
+    /// Revokes the live sessions matching `filter` (which must name an account or a client).
+    /// Returns how many were revoked.
+    async fn revoke_sessions(&self, filter: &SessionFilter, now: i64) -> StoreResult<u64>;
 
     // --- consent and device sign-ins
     async fn remember_consent(

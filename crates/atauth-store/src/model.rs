@@ -14,6 +14,45 @@ pub struct Tenant {
     pub resource_server: String,
     pub created_at: i64,
     pub disabled: bool,
+    /// Branding shown to members: a JSON object validated by the server (`{}`: defaults).
+    pub branding: String,
+    /// Per-cooperative policies (token lifetimes, ...): a JSON object validated by the server
+    /// (`{}`: defaults).
+    pub policies: String,
+}
+
+/// A change to a tenant's settings; `None` leaves the field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TenantUpdate {
+    pub name: Option<String>,
+    pub branding: Option<String>,
+    pub policies: Option<String>,
+}
+
+/// A tenant-scoped admin API token (the token itself is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminToken {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub label: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAdminToken {
+    pub id: String,
+    /// `atauth_protocol::random::hash_secret` of the token.
+    pub token_hash: String,
+    pub label: String,
+    pub now: i64,
+}
+
+/// Which sessions an admin listing or bulk revocation is about: those of an account, of a
+/// client, or both (`None`: any).
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub account_id: Option<String>,
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -32,11 +71,30 @@ pub struct NewSigningKey {
     pub now: i64,
 }
 
+/// A signing key and its lifecycle: published in the JWKS from `created_at`, signing from
+/// `activates_at` (while it is the newest active key), accepted for verification until
+/// `retires_at`, then marked `retired_at`.
 #[derive(Debug, Clone)]
 pub struct SigningKeyRecord {
     pub kid: String,
+    /// PKCS#8 DER of the private key (decrypted).
     pub pkcs8: Vec<u8>,
     pub created_at: i64,
+    pub activates_at: i64,
+    /// Set when a successor is published: the end of the overlap.
+    pub retires_at: Option<i64>,
+    pub retired_at: Option<i64>,
+}
+
+/// What [`crate::Store::seal_at_rest`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SealReport {
+    /// Plaintext rows encrypted by this call.
+    pub sealed_now: u64,
+    /// Rows found encrypted (and opened with the configured master key).
+    pub already_sealed: u64,
+    /// Plaintext rows left as they are (no master key configured).
+    pub plaintext: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,4 +211,39 @@ pub struct Rotation {
     pub new_hash: String,
     pub refresh_expires_at: i64,
     pub now: i64,
+}
+
+/// A refresh-token rotation that also checks, in the same statement, everything a refresh must
+/// match ([`TenantRepo::rotate_refresh_bound`](crate::TenantRepo::rotate_refresh_bound)).
+#[derive(Debug, Clone)]
+pub struct BoundRotation {
+    pub new_hash: String,
+    pub now: i64,
+    /// The session's client, DPoP key and client authentication key must be these.
+    pub client_id: String,
+    pub dpop_jkt: String,
+    pub client_key_thumbprint: Option<String>,
+    /// Confidential clients: the new refresh deadline, capped by the session's end. Public
+    /// clients (`None`): the refresh deadline does not move.
+    pub inactivity_deadline: Option<i64>,
+}
+
+impl BoundRotation {
+    /// Whether `session` may be rotated: same client and keys, and live at `now`.
+    pub fn matches(&self, session: &Session) -> bool {
+        session.client_id == self.client_id
+            && session.dpop_jkt == self.dpop_jkt
+            && session.client_key_thumbprint == self.client_key_thumbprint
+            && session.revoked_at.is_none()
+            && session.expires_at.is_none_or(|end| end > self.now)
+            && session.refresh_expires_at > self.now
+    }
+
+    /// The refresh deadline of `session` after this rotation.
+    pub fn refresh_deadline(&self, session: &Session) -> i64 {
+        match self.inactivity_deadline {
+            None => session.refresh_expires_at,
+            Some(limit) => session.expires_at.map_or(limit, |end| end.min(limit)),
+        }
+    }
 }

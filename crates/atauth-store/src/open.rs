@@ -1,6 +1,7 @@
 //! Choosing a backend from the `--database` setting.
 
 use crate::postgres::PostgresStore;
+use crate::sealed::MasterKey;
 use crate::sqlite::SqliteStore;
 use crate::{Store, StoreResult};
 use std::path::Path;
@@ -37,11 +38,38 @@ fn target(url_or_path: &str) -> Target<'_> {
 /// it if missing) a [`SqliteStore`] file, `sqlite::memory:` a private in-memory database.
 /// Either way pending migrations are applied.
 pub async fn open_database(url_or_path: &str) -> StoreResult<Arc<dyn Store>> {
-    match target(url_or_path) {
-        Target::Postgres(url) => Ok(Arc::new(PostgresStore::connect(url).await?)),
-        Target::Sqlite(path) => Ok(Arc::new(SqliteStore::open(Path::new(path)).await?)),
-        Target::SqliteMemory => Ok(Arc::new(SqliteStore::open_in_memory().await?)),
-    }
+    open_database_with(url_or_path, None).await
+}
+
+/// [`open_database`], sealing signing keys and secrets under `master_key` when one is given
+/// (see [`crate::sealed`]).
+pub async fn open_database_with(
+    url_or_path: &str,
+    master_key: Option<Arc<MasterKey>>,
+) -> StoreResult<Arc<dyn Store>> {
+    Ok(match (target(url_or_path), master_key) {
+        (Target::Postgres(url), key) => {
+            let store = PostgresStore::connect(url).await?;
+            Arc::new(match key {
+                Some(key) => store.with_master_key(key),
+                None => store,
+            })
+        }
+        (Target::Sqlite(path), key) => {
+            let store = SqliteStore::open(Path::new(path)).await?;
+            Arc::new(match key {
+                Some(key) => store.with_master_key(key),
+                None => store,
+            })
+        }
+        (Target::SqliteMemory, key) => {
+            let store = SqliteStore::open_in_memory().await?;
+            Arc::new(match key {
+                Some(key) => store.with_master_key(key),
+                None => store,
+            })
+        }
+    })
 }
 
 #[cfg(test)]

@@ -15,9 +15,15 @@
 
 mod repo;
 
-use crate::rows::{TenantRow, TENANT_COLUMNS};
+use crate::rows::{
+    AdminTokenRow, TenantRow, ADMIN_TOKEN_COLUMNS, TENANT_COLUMNS, TENANT_COLUMNS_T,
+};
+use crate::sealed::{AtRest, Kind, MasterKey, Reseal};
 use crate::shared::{issuer_host, map_err, unavailable};
-use crate::{NewTenant, Store, StoreResult, Tenant, TenantRepo, USED_CODE_RETENTION_SECS};
+use crate::{
+    AdminToken, NewTenant, SealReport, Store, StoreResult, Tenant, TenantId, TenantRepo,
+    TenantUpdate, USED_CODE_RETENTION_SECS,
+};
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -57,6 +63,8 @@ impl Default for PostgresOptions {
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Signing keys and secrets are sealed with it (see `crate::sealed`).
+    at_rest: AtRest,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -98,7 +106,10 @@ impl PostgresStore {
             .connect_with(base.options([("statement_timeout", statement_timeout)]))
             .await
             .map_err(|e| unavailable("connect to database", &e))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            at_rest: AtRest::default(),
+        })
     }
 
     /// The connection pool (diagnostics and tests).
@@ -134,6 +145,68 @@ impl PostgresStore {
         .map_err(|e| map_err("purge codes", e))?
         .rows_affected();
         Ok(replay + unapproved + codes)
+    }
+
+    /// Seals new signing keys and secrets under `master_key` from now on, and opens sealed ones
+    /// with it. Without this, values are written as given and sealed rows cannot be read.
+    pub fn with_master_key(mut self, master_key: Arc<MasterKey>) -> Self {
+        self.at_rest = AtRest::new(Some(master_key));
+        self
+    }
+
+    /// See [`Store::seal_at_rest`]. Each rewrite only replaces the value it read, so running
+    /// it on several instances at once is harmless.
+    pub async fn seal_at_rest(&self) -> StoreResult<SealReport> {
+        let mut report = SealReport::default();
+        let keys: Vec<(TenantId, String, Vec<u8>)> =
+            sqlx::query_as("SELECT tenant_id, kid, pkcs8 FROM signing_keys")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| map_err("read signing keys", e))?;
+        for (tenant_id, kid, stored) in keys {
+            let outcome = self
+                .at_rest
+                .reseal(Kind::SigningKey, tenant_id, &kid, &stored)?;
+            report.count(&outcome);
+            if let Reseal::Rewrite(sealed) = outcome {
+                sqlx::query(
+                    "UPDATE signing_keys SET pkcs8 = $1 \
+                     WHERE tenant_id = $2 AND kid = $3 AND pkcs8 = $4",
+                )
+                .bind(sealed)
+                .bind(tenant_id)
+                .bind(&kid)
+                .bind(&stored)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| map_err("encrypt signing key", e))?;
+            }
+        }
+        let secrets: Vec<(TenantId, String, Vec<u8>)> =
+            sqlx::query_as("SELECT tenant_id, name, value FROM tenant_secrets")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| map_err("read secrets", e))?;
+        for (tenant_id, name, stored) in secrets {
+            let outcome = self
+                .at_rest
+                .reseal(Kind::Secret, tenant_id, &name, &stored)?;
+            report.count(&outcome);
+            if let Reseal::Rewrite(sealed) = outcome {
+                sqlx::query(
+                    "UPDATE tenant_secrets SET value = $1 \
+                     WHERE tenant_id = $2 AND name = $3 AND value = $4",
+                )
+                .bind(sealed)
+                .bind(tenant_id)
+                .bind(&name)
+                .bind(&stored)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| map_err("encrypt secret", e))?;
+            }
+        }
+        Ok(report)
     }
 
     /// Closes the pool, waiting for connections in use to be returned (graceful shutdown).
@@ -200,20 +273,81 @@ impl Store for PostgresStore {
     }
 
     async fn tenant_by_handle(&self, handle: &str) -> StoreResult<Option<Tenant>> {
-        let row: Option<TenantRow> = sqlx::query_as(
-            "SELECT t.id, t.issuer, t.name, t.resource_server, t.created_at, t.disabled \
-             FROM tenants t JOIN accounts a ON a.tenant_id = t.id \
-             WHERE a.handle = $1 AND NOT t.disabled",
-        )
-        .bind(handle.to_lowercase())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| map_err("find tenant by handle", e))?;
+        let sql = format!(
+            "SELECT {TENANT_COLUMNS_T} FROM tenants t JOIN accounts a ON a.tenant_id = t.id \
+             WHERE a.handle = $1 AND NOT t.disabled"
+        );
+        let row: Option<TenantRow> = sqlx::query_as(&sql)
+            .bind(handle.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("find tenant by handle", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn tenant_by_host_including_disabled(&self, host: &str) -> StoreResult<Option<Tenant>> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE host = $1");
+        let row: Option<TenantRow> = sqlx::query_as(&sql)
+            .bind(host.trim().to_ascii_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("find tenant by host", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn update_tenant(
+        &self,
+        id: TenantId,
+        update: TenantUpdate,
+    ) -> StoreResult<Option<Tenant>> {
+        let sql = format!(
+            "UPDATE tenants SET name = COALESCE($1, name), \
+             branding = COALESCE($2, branding), policies = COALESCE($3, policies) \
+             WHERE id = $4 RETURNING {TENANT_COLUMNS}"
+        );
+        let row: Option<TenantRow> = sqlx::query_as(&sql)
+            .bind(update.name)
+            .bind(update.branding)
+            .bind(update.policies)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("update tenant", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn set_tenant_disabled(
+        &self,
+        id: TenantId,
+        disabled: bool,
+    ) -> StoreResult<Option<Tenant>> {
+        let sql =
+            format!("UPDATE tenants SET disabled = $1 WHERE id = $2 RETURNING {TENANT_COLUMNS}");
+        let row: Option<TenantRow> = sqlx::query_as(&sql)
+            .bind(disabled)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("disable tenant", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn admin_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<AdminToken>> {
+        let sql = format!("SELECT {ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE token_hash = $1");
+        let row: Option<AdminTokenRow> = sqlx::query_as(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("find admin token", e))?;
         Ok(row.map(Into::into))
     }
 
     fn tenant_repo(&self, tenant: &Tenant) -> Arc<dyn TenantRepo> {
-        Arc::new(PostgresTenantRepo::new(self.pool.clone(), tenant.id))
+        Arc::new(PostgresTenantRepo::new(
+            self.pool.clone(),
+            tenant.id,
+            self.at_rest.clone(),
+        ))
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -228,7 +362,19 @@ impl Store for PostgresStore {
         PostgresStore::purge_expired(self, now).await
     }
 
+    async fn seal_at_rest(&self) -> StoreResult<SealReport> {
+        PostgresStore::seal_at_rest(self).await
+    }
+
     async fn close(&self) {
         PostgresStore::close(self).await;
+    }
+
+    fn rate_limits(&self) -> Arc<dyn crate::RateLimitStore> {
+        Arc::new(crate::DatabaseRateLimits::Postgres(self.pool.clone()))
+    }
+
+    async fn active_sessions(&self, now: i64) -> StoreResult<Vec<(String, u64)>> {
+        crate::stats::active_sessions_postgres(&self.pool, now).await
     }
 }

@@ -5,8 +5,9 @@
 //! tenant, like [`Store::tenant_repo`](crate::Store::tenant_repo), so a caller cannot mix
 //! tenants up. Two implementations:
 //!
-//! * [`DatabaseReplayStore`] (the default) delegates to [`TenantRepo::record_once`], i.e. the
-//!   `replay` table of whichever database backend is in use.
+//! * [`DatabaseReplayStore`] (the default) writes to the `replay` table of whichever database
+//!   backend is in use, in batches ([`ReplayBatcher`](crate::ReplayBatcher): markers that arrive
+//!   while one batch is written go together in the next statement).
 //! * [`RedisReplayStore`] keeps the markers in Redis (`--redis`): one atomic
 //!   `SET atauth:{tenant_id}:{namespace}:{key} 1 NX PX <ttl>` per marker, expired by Redis
 //!   itself. Several instances sharing one Redis see each other's markers.
@@ -15,7 +16,7 @@
 //! request (503 `temporarily_unavailable`) and never treats the marker as new (fail closed).
 //! Redis calls are bounded by [`RedisOptions::operation_timeout`].
 
-use crate::{StoreError, StoreResult, TenantId, TenantRepo};
+use crate::{RateLimitStore, RedisRateLimits, StoreError, StoreResult, TenantId, TenantRepo};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
@@ -30,6 +31,11 @@ pub trait ReplayStore: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
     /// A short name for logs (`database`, `redis`).
     fn kind(&self) -> &'static str;
+    /// Rate-limit counters on the same backend, when it keeps them itself (Redis); `None`
+    /// leaves them to the database ([`Store::rate_limits`](crate::Store::rate_limits)).
+    fn rate_limits(&self) -> Option<Arc<dyn RateLimitStore>> {
+        None
+    }
 }
 
 /// One tenant's replay cache.
@@ -54,13 +60,15 @@ pub trait TenantReplay: Send + Sync + 'static {
 pub struct DatabaseReplayStore;
 
 struct DatabaseTenantReplay {
-    repo: Arc<dyn TenantRepo>,
+    batcher: crate::ReplayBatcher,
 }
 
 #[async_trait]
 impl ReplayStore for DatabaseReplayStore {
     fn tenant_replay(&self, repo: &Arc<dyn TenantRepo>) -> Arc<dyn TenantReplay> {
-        Arc::new(DatabaseTenantReplay { repo: repo.clone() })
+        Arc::new(DatabaseTenantReplay {
+            batcher: crate::ReplayBatcher::start(repo.clone()),
+        })
     }
 
     /// The database's own readiness is checked by [`Store::ping`](crate::Store::ping).
@@ -82,7 +90,9 @@ impl TenantReplay for DatabaseTenantReplay {
         expires_at: i64,
         now: i64,
     ) -> StoreResult<bool> {
-        self.repo.record_once(namespace, key, expires_at, now).await
+        self.batcher
+            .record_once(namespace, key, expires_at, now)
+            .await
     }
 }
 
@@ -152,7 +162,7 @@ impl RedisReplayStore {
     }
 
     /// Runs one command under the operation timeout.
-    async fn run<T: redis::FromRedisValue>(
+    pub(crate) async fn run<T: redis::FromRedisValue>(
         &self,
         op: &'static str,
         cmd: redis::Cmd,
@@ -167,7 +177,16 @@ impl RedisReplayStore {
     }
 }
 
+/// Failed Redis calls since start-up, all stores of the process together (for metrics).
+static REDIS_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many Redis calls (replay markers, rate-limit counters, pings) failed since start-up.
+pub fn redis_error_count() -> u64 {
+    REDIS_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn redis_unavailable(op: &str, e: &dyn std::fmt::Display) -> StoreError {
+    REDIS_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::warn!(operation = op, error = %e, "replay cache error");
     StoreError::Unavailable(format!("{op}: {e}"))
 }
@@ -211,6 +230,10 @@ impl ReplayStore for RedisReplayStore {
 
     fn kind(&self) -> &'static str {
         "redis"
+    }
+
+    fn rate_limits(&self) -> Option<Arc<dyn RateLimitStore>> {
+        Some(Arc::new(RedisRateLimits::new(self.clone())))
     }
 }
 

@@ -2,7 +2,11 @@
 //! are generic over the database: both schemas use column types that decode to these fields
 //! (`BIGINT`/`INTEGER` to `i64`, `BOOLEAN`/`INTEGER 0/1` to `bool`, `BYTEA`/`BLOB` to bytes).
 
-use crate::{Account, ApprovalRecord, AuthRequestRecord, Session, Tenant, TenantId};
+use crate::sealed::{AtRest, Kind};
+use crate::{
+    Account, AdminToken, ApprovalRecord, AuthRequestRecord, Session, SigningKeyRecord, StoreResult,
+    Tenant, TenantId,
+};
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct TenantRow {
@@ -12,6 +16,8 @@ pub(crate) struct TenantRow {
     resource_server: String,
     created_at: i64,
     disabled: bool,
+    branding: String,
+    policies: String,
 }
 
 impl From<TenantRow> for Tenant {
@@ -23,6 +29,8 @@ impl From<TenantRow> for Tenant {
             resource_server: r.resource_server,
             created_at: r.created_at,
             disabled: r.disabled,
+            branding: r.branding,
+            policies: r.policies,
         }
     }
 }
@@ -151,11 +159,37 @@ impl From<SessionRow> for Session {
     }
 }
 
+pub(crate) const SIGNING_KEY_COLUMNS: &str = "kid, pkcs8, created_at, \
+     COALESCE(activates_at, created_at) AS activates_at, retires_at, retired_at";
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct SigningKeyRow {
     pub(crate) kid: String,
+    /// Sealed under the master key, or plaintext (see `crate::sealed`).
     pub(crate) pkcs8: Vec<u8>,
     pub(crate) created_at: i64,
+    pub(crate) activates_at: i64,
+    pub(crate) retires_at: Option<i64>,
+    pub(crate) retired_at: Option<i64>,
+}
+
+impl SigningKeyRow {
+    /// The record, its private key decrypted.
+    pub(crate) fn open(
+        self,
+        at_rest: &AtRest,
+        tenant_id: TenantId,
+    ) -> StoreResult<SigningKeyRecord> {
+        let pkcs8 = at_rest.open(Kind::SigningKey, tenant_id, &self.kid, self.pkcs8)?;
+        Ok(SigningKeyRecord {
+            kid: self.kid,
+            pkcs8,
+            created_at: self.created_at,
+            activates_at: self.activates_at,
+            retires_at: self.retires_at,
+            retired_at: self.retired_at,
+        })
+    }
 }
 
 /// An account joined with its sign-in time on a device.
@@ -166,4 +200,29 @@ pub(crate) struct DeviceAccountRow {
     pub(crate) signed_in_at: i64,
 }
 
-pub(crate) const TENANT_COLUMNS: &str = "id, issuer, name, resource_server, created_at, disabled";
+pub(crate) const TENANT_COLUMNS: &str =
+    "id, issuer, name, resource_server, created_at, disabled, branding, policies";
+/// [`TENANT_COLUMNS`] of a `tenants t` in a join.
+pub(crate) const TENANT_COLUMNS_T: &str = "t.id, t.issuer, t.name, t.resource_server, \
+     t.created_at, t.disabled, t.branding, t.policies";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AdminTokenRow {
+    id: String,
+    tenant_id: TenantId,
+    label: String,
+    created_at: i64,
+}
+
+impl From<AdminTokenRow> for AdminToken {
+    fn from(r: AdminTokenRow) -> Self {
+        AdminToken {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            label: r.label,
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub(crate) const ADMIN_TOKEN_COLUMNS: &str = "id, tenant_id, label, created_at";

@@ -6,7 +6,11 @@
 
 mod repo;
 
-use crate::{NewTenant, Store, StoreResult, Tenant, TenantRepo};
+use crate::sealed::{AtRest, Kind, MasterKey, Reseal};
+use crate::{
+    AdminToken, NewTenant, SealReport, Store, StoreResult, Tenant, TenantId, TenantRepo,
+    TenantUpdate,
+};
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -19,7 +23,9 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::rows::{TenantRow, TENANT_COLUMNS};
+use crate::rows::{
+    AdminTokenRow, TenantRow, ADMIN_TOKEN_COLUMNS, TENANT_COLUMNS, TENANT_COLUMNS_T,
+};
 use crate::shared::{issuer_host, map_err, unavailable};
 use repo::SqliteTenantRepo;
 
@@ -40,6 +46,8 @@ pub struct SqliteStore {
     /// In-memory databases live as long as one connection to them is open: this one is never
     /// used, it only keeps the database alive whatever the pool does with its connections.
     anchor: Option<Arc<Mutex<SqliteConnection>>>,
+    /// Signing keys and secrets are sealed with it (see `crate::sealed`).
+    at_rest: AtRest,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -81,7 +89,11 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| unavailable("open database", &e))?;
-        Ok(Self { pool, anchor: None })
+        Ok(Self {
+            pool,
+            anchor: None,
+            at_rest: AtRest::default(),
+        })
     }
 
     /// A fresh private in-memory database (tests, demos). Each call gets its own database.
@@ -115,6 +127,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             anchor: Some(Arc::new(Mutex::new(anchor))),
+            at_rest: AtRest::default(),
         })
     }
 
@@ -146,6 +159,68 @@ impl SqliteStore {
         .map_err(|e| map_err("purge codes", e))?
         .rows_affected();
         Ok(replay + unapproved + codes)
+    }
+
+    /// Seals new signing keys and secrets under `master_key` from now on, and opens sealed ones
+    /// with it. Without this, values are written as given and sealed rows cannot be read.
+    pub fn with_master_key(mut self, master_key: Arc<MasterKey>) -> Self {
+        self.at_rest = AtRest::new(Some(master_key));
+        self
+    }
+
+    /// See [`Store::seal_at_rest`]. Each rewrite only replaces the value it read, so running
+    /// it on several instances at once is harmless.
+    pub async fn seal_at_rest(&self) -> StoreResult<SealReport> {
+        let mut report = SealReport::default();
+        let keys: Vec<(TenantId, String, Vec<u8>)> =
+            sqlx::query_as("SELECT tenant_id, kid, pkcs8 FROM signing_keys")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| map_err("read signing keys", e))?;
+        for (tenant_id, kid, stored) in keys {
+            let outcome = self
+                .at_rest
+                .reseal(Kind::SigningKey, tenant_id, &kid, &stored)?;
+            report.count(&outcome);
+            if let Reseal::Rewrite(sealed) = outcome {
+                sqlx::query(
+                    "UPDATE signing_keys SET pkcs8 = ? \
+                     WHERE tenant_id = ? AND kid = ? AND pkcs8 = ?",
+                )
+                .bind(sealed)
+                .bind(tenant_id)
+                .bind(&kid)
+                .bind(&stored)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| map_err("encrypt signing key", e))?;
+            }
+        }
+        let secrets: Vec<(TenantId, String, Vec<u8>)> =
+            sqlx::query_as("SELECT tenant_id, name, value FROM tenant_secrets")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| map_err("read secrets", e))?;
+        for (tenant_id, name, stored) in secrets {
+            let outcome = self
+                .at_rest
+                .reseal(Kind::Secret, tenant_id, &name, &stored)?;
+            report.count(&outcome);
+            if let Reseal::Rewrite(sealed) = outcome {
+                sqlx::query(
+                    "UPDATE tenant_secrets SET value = ? \
+                     WHERE tenant_id = ? AND name = ? AND value = ?",
+                )
+                .bind(sealed)
+                .bind(tenant_id)
+                .bind(&name)
+                .bind(&stored)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| map_err("encrypt secret", e))?;
+            }
+        }
+        Ok(report)
     }
 
     /// Closes the pool, waiting for connections in use to be returned (graceful shutdown).
@@ -211,20 +286,81 @@ impl Store for SqliteStore {
     }
 
     async fn tenant_by_handle(&self, handle: &str) -> StoreResult<Option<Tenant>> {
-        let row: Option<TenantRow> = sqlx::query_as(
-            "SELECT t.id, t.issuer, t.name, t.resource_server, t.created_at, t.disabled \
-             FROM tenants t JOIN accounts a ON a.tenant_id = t.id \
-             WHERE a.handle = ? AND t.disabled = 0",
-        )
-        .bind(handle.to_lowercase())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| map_err("find tenant by handle", e))?;
+        let sql = format!(
+            "SELECT {TENANT_COLUMNS_T} FROM tenants t JOIN accounts a ON a.tenant_id = t.id \
+             WHERE a.handle = ? AND t.disabled = 0"
+        );
+        let row: Option<TenantRow> = sqlx::query_as(&sql)
+            .bind(handle.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("find tenant by handle", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn tenant_by_host_including_disabled(&self, host: &str) -> StoreResult<Option<Tenant>> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE host = ?");
+        let row: Option<TenantRow> = sqlx::query_as(&sql)
+            .bind(host.trim().to_ascii_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("find tenant by host", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn update_tenant(
+        &self,
+        id: TenantId,
+        update: TenantUpdate,
+    ) -> StoreResult<Option<Tenant>> {
+        let sql = format!(
+            "UPDATE tenants SET name = COALESCE(?, name), \
+             branding = COALESCE(?, branding), policies = COALESCE(?, policies) \
+             WHERE id = ? RETURNING {TENANT_COLUMNS}"
+        );
+        let row: Option<TenantRow> = sqlx::query_as(&sql)
+            .bind(update.name)
+            .bind(update.branding)
+            .bind(update.policies)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("update tenant", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn set_tenant_disabled(
+        &self,
+        id: TenantId,
+        disabled: bool,
+    ) -> StoreResult<Option<Tenant>> {
+        let sql =
+            format!("UPDATE tenants SET disabled = ? WHERE id = ? RETURNING {TENANT_COLUMNS}");
+        let row: Option<TenantRow> = sqlx::query_as(&sql)
+            .bind(disabled)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("disable tenant", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn admin_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<AdminToken>> {
+        let sql = format!("SELECT {ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE token_hash = ?");
+        let row: Option<AdminTokenRow> = sqlx::query_as(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("find admin token", e))?;
         Ok(row.map(Into::into))
     }
 
     fn tenant_repo(&self, tenant: &Tenant) -> Arc<dyn TenantRepo> {
-        Arc::new(SqliteTenantRepo::new(self.pool.clone(), tenant.id))
+        Arc::new(SqliteTenantRepo::new(
+            self.pool.clone(),
+            tenant.id,
+            self.at_rest.clone(),
+        ))
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -239,7 +375,19 @@ impl Store for SqliteStore {
         SqliteStore::purge_expired(self, now).await
     }
 
+    async fn seal_at_rest(&self) -> StoreResult<SealReport> {
+        SqliteStore::seal_at_rest(self).await
+    }
+
     async fn close(&self) {
         SqliteStore::close(self).await;
+    }
+
+    fn rate_limits(&self) -> Arc<dyn crate::RateLimitStore> {
+        Arc::new(crate::DatabaseRateLimits::Sqlite(self.pool.clone()))
+    }
+
+    async fn active_sessions(&self, now: i64) -> StoreResult<Vec<(String, u64)>> {
+        crate::stats::active_sessions_sqlite(&self.pool, now).await
     }
 }

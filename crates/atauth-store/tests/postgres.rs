@@ -143,7 +143,13 @@ async fn migrations_run_once_even_concurrently() {
         .fetch_one(a.pool())
         .await
         .unwrap();
-    assert_eq!(applied, 1);
+    // Each migration once.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
+    let migrations = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
+        .count();
+    assert_eq!(applied, migrations as i64);
     for s in [a, b, c] {
         s.close().await;
     }

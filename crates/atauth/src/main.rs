@@ -7,10 +7,20 @@ mod serve;
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    fix_malloc_mmap_threshold();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let cli = cli::Cli::parse();
-    match commands::run(cli).await {
+    match runtime.block_on(commands::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -18,3 +28,20 @@ async fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// glibc raises its mmap threshold each time a large mapped block is freed (up to 32 MiB).
+/// After the first argon2 sign-in, the 19 MiB of argon2 working memory would then come from the
+/// heap arenas of the blocking threads and stay resident after use: hundreds of MiB after a
+/// burst of sign-ins. Setting the threshold explicitly turns that adjustment off, so every
+/// argon2 buffer is mapped for the hash and returned to the system right after.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fix_malloc_mmap_threshold() {
+    const ONE_MIB: libc::c_int = 1 << 20;
+    // SAFETY: mallopt only tunes the allocator; it runs before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, ONE_MIB);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fix_malloc_mmap_threshold() {}

@@ -5,9 +5,12 @@ use crate::cli::ServeArgs;
 use crate::commands::{redact, DatabaseTarget};
 use anyhow::Context;
 use atauth_fetch::{FetchConfig, SafeFetcher};
+use atauth_lexicon::{LexiconResolver, ResolverConfig, SystemTxtResolver};
 use atauth_protocol::clock::{Clock, SystemClock};
+use atauth_protocol::permission::PermissionSet;
 use atauth_protocol::random::SystemRandom;
 use atauth_server::accounts::{create_account, AccountSpec};
+use atauth_server::permission_sets::{PermissionSetSource, PermissionSets};
 use atauth_server::{AppState, ServerConfig};
 use atauth_store::{DatabaseReplayStore, RedisReplayStore, ReplayStore, Store};
 use std::collections::HashMap;
@@ -28,6 +31,7 @@ pub async fn serve(database: &DatabaseTarget, args: ServeArgs) -> anyhow::Result
         backend = if database.is_postgres() { "postgres" } else { "sqlite" },
         "database opened"
     );
+    check_encryption_at_rest(database, &store, args.dev).await?;
     let replay = open_replay_store(args.redis.as_deref()).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
@@ -42,6 +46,26 @@ pub async fn serve(database: &DatabaseTarget, args: ServeArgs) -> anyhow::Result
         trusted_host_header: args.trusted_host_header.clone(),
         password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
+    let mut permission_sets = permission_sets(&args)?;
+    // Sets no file pins come from the network (DNS TXT → DID → PDS → verified record); never in
+    // dev mode, which must stay on loopback.
+    if !args.dev {
+        match SystemTxtResolver::new() {
+            Ok(txt) => {
+                let resolver = LexiconResolver::new(
+                    ResolverConfig::default(),
+                    Arc::new(txt),
+                    fetcher.clone(),
+                    clock.clone(),
+                );
+                permission_sets =
+                    permission_sets.with_fallback(Arc::new(NetworkPermissionSets(resolver)));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no DNS resolver: only pinned permission sets will resolve")
+            }
+        }
+    }
     let state = AppState::with_replay_store(
         store.clone(),
         replay,
@@ -49,19 +73,32 @@ pub async fn serve(database: &DatabaseTarget, args: ServeArgs) -> anyhow::Result
         clock.clone(),
         Arc::new(SystemRandom),
         config,
-    );
+    )
+    .with_permission_sets(permission_sets);
+    let metrics = match args.metrics_listen {
+        Some(addr) => Some(serve_metrics(addr, state.clone()).await?),
+        None => None,
+    };
+    let admin = match admin_token(args.admin_token_file.as_deref())? {
+        Some(token) => Some(serve_admin(args.admin_listen, state.clone(), &token).await?),
+        None => None,
+    };
     let app = atauth_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
 
     // Housekeeping: forget expired single-use markers and abandoned requests.
     // Every instance may run it: the deletes are idempotent.
     let purge_clock = clock.clone();
     let purge_store = store.clone();
+    let purge_limits = store.rate_limits();
     let purge = tokio::spawn(async move {
         let mut tick = tokio::time::interval(PURGE_INTERVAL);
         loop {
             tick.tick().await;
             if let Err(e) = purge_store.purge_expired(purge_clock.now()).await {
                 tracing::warn!(error = %e, "purge of expired rows failed");
+            }
+            if let Err(e) = purge_limits.purge_expired(purge_clock.now()).await {
+                tracing::warn!(error = %e, "purge of expired rate-limit counters failed");
             }
         }
     });
@@ -101,7 +138,108 @@ pub async fn serve(database: &DatabaseTarget, args: ServeArgs) -> anyhow::Result
         }
     }
     purge.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    if let Some(admin) = admin {
+        admin.abort();
+    }
     store.close().await;
+    Ok(())
+}
+
+/// The environment variable holding the operator's admin API token itself.
+pub const ADMIN_TOKEN_VAR: &str = "ATAUTH_ADMIN_TOKEN";
+
+/// The operator's admin token from `ATAUTH_ADMIN_TOKEN` or `--admin-token-file`, if any (both
+/// at once is refused). Messages never show the token.
+fn admin_token(file: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    let from_env = std::env::var(ADMIN_TOKEN_VAR)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    match (from_env, file) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("set either {ADMIN_TOKEN_VAR} or --admin-token-file, not both")
+        }
+        (Some(token), None) => Ok(Some(token.trim().to_string())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the admin token file {}", path.display()))?;
+            Ok(Some(text.trim().to_string()))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// The admin API (`/admin/v1`) on a listener of its own, plain HTTP, never on the public one.
+async fn serve_admin(
+    addr: SocketAddr,
+    state: AppState,
+    operator_token: &str,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let app = atauth_server::admin::router(state, operator_token)?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "the admin API listens beyond loopback: keep it on a private network");
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for the admin API"))?;
+    let local = listener.local_addr()?;
+    println!("atauth admin API on http://{local}/admin/v1");
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "admin listener stopped");
+        }
+    }))
+}
+
+/// `/metrics` on a listener of its own (`--metrics-listen`), plain HTTP.
+async fn serve_metrics(
+    addr: SocketAddr,
+    state: AppState,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+    let local = listener.local_addr()?;
+    println!("atauth metrics on http://{local}/metrics");
+    let app = atauth_server::metrics::router(state);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "metrics listener stopped");
+        }
+    }))
+}
+
+/// With a master key, encrypts the signing keys and secrets still stored in plaintext; with
+/// or without one, refuses to start when an encrypted row does not open (missing or wrong
+/// master key), instead of failing the first requests. Without one outside dev mode, warns.
+async fn check_encryption_at_rest(
+    database: &DatabaseTarget,
+    store: &Arc<dyn Store>,
+    dev: bool,
+) -> anyhow::Result<()> {
+    let report = store
+        .seal_at_rest()
+        .await
+        .context("cannot start: the signing keys and secrets cannot be read")?;
+    if database.has_master_key() {
+        tracing::info!(
+            encrypted_now = report.sealed_now,
+            encrypted_before = report.already_sealed,
+            "signing keys and secrets are encrypted at rest"
+        );
+    } else if !dev {
+        tracing::warn!(
+            plaintext_values = report.plaintext,
+            "no master key (ATAUTH_MASTER_KEY or --master-key-file): signing keys and secrets \
+             are stored unencrypted in the database"
+        );
+        eprintln!(
+            "warning: no master key is configured; signing keys and secrets are stored \
+             unencrypted (set ATAUTH_MASTER_KEY or --master-key-file)"
+        );
+    }
     Ok(())
 }
 
@@ -220,5 +358,33 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+}
+
+/// The pinned permission sets (`--permission-sets`, or the shipped examples in dev mode).
+fn permission_sets(args: &ServeArgs) -> anyhow::Result<PermissionSets> {
+    let dev_default = std::path::Path::new("permission-sets");
+    let dir = match &args.permission_sets {
+        Some(dir) => dir.as_path(),
+        None if args.dev && dev_default.is_dir() => dev_default,
+        None => return Ok(PermissionSets::default()),
+    };
+    let sets = PermissionSets::load_dir(dir)?;
+    tracing::info!(dir = %dir.display(), count = sets.pinned_count(), "pinned permission sets loaded");
+    Ok(sets)
+}
+
+/// Permission sets resolved from the network by `atauth-lexicon` (verified, cached).
+struct NetworkPermissionSets(LexiconResolver);
+
+#[async_trait::async_trait]
+impl PermissionSetSource for NetworkPermissionSets {
+    async fn permission_set(&self, nsid: &str) -> Result<PermissionSet, String> {
+        let resolved = self
+            .0
+            .resolve_permission_set(nsid)
+            .await
+            .map_err(|e| e.to_string())?;
+        PermissionSet::from_lexicon(nsid, &resolved.document).map_err(|e| e.to_string())
     }
 }

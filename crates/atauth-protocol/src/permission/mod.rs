@@ -46,6 +46,7 @@ mod mime;
 mod nsid;
 mod repo;
 mod rpc;
+mod set;
 mod static_scope;
 mod syntax;
 
@@ -63,6 +64,7 @@ pub use mime::{is_accept, is_mime};
 pub use nsid::{is_valid_nsid, NsidSelector};
 pub use repo::{RepoAction, RepoPermission};
 pub use rpc::{Audience, RpcPermission};
+pub use set::{expand_scope, PermissionSet, PermissionSetError};
 pub use static_scope::StaticScope;
 
 use syntax::RawScope;

@@ -68,5 +68,5 @@ pub async fn protected_resource(CurrentTenant(t): CurrentTenant) -> Response {
 
 /// The tenant's public keys (no private material).
 pub async fn jwks(CurrentTenant(t): CurrentTenant) -> Response {
-    Json(json!({ "keys": t.public_jwks })).into_response()
+    Json(json!({ "keys": t.public_jwks() })).into_response()
 }

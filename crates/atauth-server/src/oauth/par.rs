@@ -46,6 +46,14 @@ async fn handle(
         auth,
     } = dpop_client(state, tenant, headers, params, "/oauth/par", now).await?;
     let request = request::validate_par(params, &client, &proof.jkt)?;
+    // Every `include:` must resolve (reference-provider.md 3.3 step 4, checklist 49).
+    let permission_sets = state
+        .permission_sets
+        .resolve_includes(
+            crate::tenant::issuer_host(tenant.issuer()),
+            &request.scopes(),
+        )
+        .await?;
 
     // Deliberate difference 6: a PKCE challenge is usable for one flow only, refused at PAR.
     let first_use = tenant
@@ -68,6 +76,7 @@ async fn handle(
     let stored = StoredRequest {
         request,
         client_key_thumbprint: auth.key_thumbprint().map(str::to_string),
+        permission_sets,
     };
     let request_json = stored
         .to_json()

@@ -17,7 +17,7 @@ use atauth_protocol::dpop::VerifiedProof;
 use atauth_protocol::params::Params;
 use atauth_protocol::random::{self, hash_secret};
 use atauth_protocol::{pkce, OAuthError};
-use atauth_store::{CodeConsumption, NewSession, Rotation, Session};
+use atauth_store::{BoundRotation, CodeConsumption, NewSession, Rotation, Session};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
@@ -113,6 +113,7 @@ async fn exchange_code(
     let StoredRequest {
         request,
         client_key_thumbprint,
+        ..
     } = StoredRequest::from_json(&record.request_json)
         .ok_or_else(|| OAuthError::server_error("Stored request is unreadable"))?;
     if client_key_thumbprint.as_deref() != auth.key_thumbprint() {
@@ -212,13 +213,34 @@ async fn refresh(
     let repo = &tenant.repo;
     let rng = state.inner.rng.as_ref();
 
+    // The usual refresh: the session's client, DPoP key and client key match and it is live;
+    // checked and rotated by one statement. Anything else takes the path below, which reads the
+    // session to give the precise answer (and revokes where the rules say so).
+    let bound = BoundRotation {
+        new_hash: successor_hash.clone(),
+        now,
+        client_id: client.client_id.clone(),
+        dpop_jkt: proof.jkt.clone(),
+        client_key_thumbprint: auth.key_thumbprint().map(str::to_string),
+        inactivity_deadline: client
+            .is_confidential()
+            .then_some(now + CONFIDENTIAL_REFRESH_INACTIVITY_SECS),
+    };
+    if let Some(rotated) = repo
+        .rotate_refresh_bound(&presented_hash, &bound)
+        .await
+        .map_err(|e| store_error(&e))?
+    {
+        return tokens::token_response(tenant, &rotated, Some(successor), rng, now);
+    }
+
     if let Some(session) = repo
         .session_by_refresh(&presented_hash)
         .await
         .map_err(|e| store_error(&e))?
     {
         check_session_binding(tenant, &session, client, auth, proof, now).await?;
-        let refresh_expires_at = next_refresh_deadline(client, &session, now);
+        let refresh_expires_at = bound.refresh_deadline(&session);
         let rotation = Rotation {
             new_hash: successor_hash.clone(),
             refresh_expires_at,
@@ -291,13 +313,14 @@ const CODE_EXCHANGE_NAMESPACE: &str = "code_exchange";
 
 /// Records that the code of request `request_id` was exchanged (or replayed). `false` if
 /// someone did so before: whichever of a winner and a replay comes second learns of the other.
+/// The mark lives in the tenant's replay cache, shared by all instances like the DPoP `jti`s.
 async fn mark_code_exchanged(
     tenant: &TenantContext,
     request_id: &str,
     now: i64,
 ) -> Result<bool, OAuthError> {
     tenant
-        .repo
+        .replay
         .record_once(
             CODE_EXCHANGE_NAMESPACE,
             request_id,
@@ -350,15 +373,4 @@ async fn check_session_binding(
         return Err(OAuthError::invalid_grant(reason));
     }
     Ok(())
-}
-
-fn next_refresh_deadline(client: &ClientMetadata, session: &Session, now: i64) -> i64 {
-    if client.is_confidential() {
-        let inactivity = now + CONFIDENTIAL_REFRESH_INACTIVITY_SECS;
-        session
-            .expires_at
-            .map_or(inactivity, |end| end.min(inactivity))
-    } else {
-        session.refresh_expires_at
-    }
 }

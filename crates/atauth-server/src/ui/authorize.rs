@@ -19,6 +19,7 @@ use atauth_protocol::constants::{
     AUTHORIZATION_INACTIVITY_SECS, CODE_LIFETIME_SECS, TOKEN_RANDOM_BYTES,
 };
 use atauth_protocol::params::Params;
+use atauth_protocol::permission::{expand_scope, PermissionSet};
 use atauth_protocol::random::{self, hash_secret};
 use atauth_protocol::request::{AuthorizationRequest, Prompt};
 use atauth_protocol::scope::{self, ScopeSet};
@@ -27,11 +28,11 @@ use atauth_store::{Account, Approval, AuthRequestRecord};
 use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
 use axum::response::Response;
 use bytes::Bytes;
+use consent_view::{accept_languages, ConsentView};
 use http::{HeaderMap, StatusCode};
 use std::net::SocketAddr;
 
-/// Scope values a member may withhold on the consent page.
-const OPTIONAL_SCOPES: &[&str] = &[scope::TRANSITION_EMAIL, scope::TRANSITION_CHAT_BSKY];
+mod consent_view;
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -56,12 +57,6 @@ struct ChooseAccountPage<'a> {
     accounts: &'a [Account],
 }
 
-struct Permission {
-    scope: String,
-    text: String,
-    optional: bool,
-}
-
 #[derive(Template)]
 #[template(path = "consent.html")]
 struct ConsentPage<'a> {
@@ -72,7 +67,9 @@ struct ConsentPage<'a> {
     csrf_token: &'a str,
     account_id: &'a str,
     handle: &'a str,
-    permissions: &'a [Permission],
+    view: &'a ConsentView,
+    /// The requested scope as sent, for members who want the exact values.
+    scope: &'a str,
 }
 
 /// A pending request, checked against the device that is looking at it.
@@ -82,6 +79,10 @@ struct Pending {
     client: ClientMetadata,
     request_uri: String,
     device_id: String,
+    /// Resolved at PAR for the request's `include:` scopes.
+    permission_sets: Vec<PermissionSet>,
+    /// `Accept-Language` of the page's request, preferred first.
+    languages: Vec<String>,
 }
 
 /// Why a step cannot continue: either a page for the member, or a redirect to the client.
@@ -123,7 +124,12 @@ async fn load_pending(
         Ok(None) => return Err(unknown()),
         Err(e) => return Err(unavailable(tenant, &e)),
     };
-    let Some(StoredRequest { request, .. }) = StoredRequest::from_json(&record.request_json) else {
+    let Some(StoredRequest {
+        request,
+        permission_sets,
+        ..
+    }) = StoredRequest::from_json(&record.request_json)
+    else {
         return Err(unknown());
     };
     if record.client_id != client_id {
@@ -191,6 +197,8 @@ async fn load_pending(
         client,
         request_uri: request_uri.to_string(),
         device_id,
+        permission_sets,
+        languages: Vec::new(),
     })
 }
 
@@ -240,7 +248,10 @@ pub async fn authorize(
     )
     .await
     {
-        Ok(pending) => show_next_page(&state, &tenant, pending).await,
+        Ok(mut pending) => {
+            pending.languages = languages_of(&headers);
+            show_next_page(&state, &tenant, pending).await
+        }
         Err(response) => response,
     };
     if is_new_device {
@@ -276,9 +287,13 @@ async fn show_next_page(state: &AppState, tenant: &TenantContext, pending: Pendi
                 .repo
                 .consent(&account.id, &pending.client.client_id)
                 .await;
+            // Remembered consent holds expanded scopes, so compare the expanded request.
+            let requested = granted_scope(&pending, &pending.request.scopes());
             let covered = remembered.ok().flatten().is_some_and(|granted| {
                 let granted = ScopeSet::parse(&granted);
-                pending.request.scopes().iter().all(|s| granted.contains(s))
+                requested
+                    .as_ref()
+                    .is_some_and(|r| ScopeSet::parse(r).iter().all(|s| granted.contains(s)))
             });
             if !covered {
                 return redirect::error_to_client(
@@ -339,19 +354,25 @@ fn sign_in_page(
     )
 }
 
+fn languages_of(headers: &HeaderMap) -> Vec<String> {
+    accept_languages(
+        headers
+            .get(http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// The scope the token gets for `scopes` (granted values of this request): each `include:`
+/// replaced by its expansion (reference-provider.md 2.8, 3.4). `None` if a set is missing, which
+/// PAR rules out.
+fn granted_scope(pending: &Pending, scopes: &ScopeSet) -> Option<String> {
+    expand_scope(scopes.iter(), &pending.permission_sets).ok()
+}
+
 fn consent_page(tenant: &TenantContext, pending: &Pending, account: &Account) -> Response {
     let scopes = pending.request.scopes();
-    let permissions: Vec<Permission> = scopes
-        .iter()
-        .map(|s| {
-            let single = ScopeSet::parse(s);
-            Permission {
-                scope: s.to_string(),
-                text: scope::describe(&single).join("; "),
-                optional: OPTIONAL_SCOPES.contains(&s),
-            }
-        })
-        .collect();
+    let languages: Vec<&str> = pending.languages.iter().map(String::as_str).collect();
+    let view = consent_view::build(&scopes, &pending.permission_sets, &languages);
     render(
         StatusCode::OK,
         &ConsentPage {
@@ -362,7 +383,8 @@ fn consent_page(tenant: &TenantContext, pending: &Pending, account: &Account) ->
             csrf_token: &csrf_token(tenant, &pending.device_id),
             account_id: &account.id,
             handle: &account.handle,
-            permissions: &permissions,
+            view: &view,
+            scope: &pending.request.scope,
         },
     )
 }
@@ -377,10 +399,18 @@ async fn approve(
 ) -> Response {
     let now = state.now();
     let rng = state.inner.rng.as_ref();
+    let Some(granted_scope) = granted_scope(pending, &granted) else {
+        return message(
+            tenant,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "This request cannot be completed",
+            "A permission set of this request is missing. Go back to the app and start again.",
+        );
+    };
     let code = format!("cod-{}", random::token(rng, TOKEN_RANDOM_BYTES));
     let approval = Approval {
         account_id: account.id.clone(),
-        granted_scope: granted.to_scope_string(),
+        granted_scope: granted_scope.clone(),
         code_hash: hash_secret(&code),
         code_expires_at: now + CODE_LIFETIME_SECS,
         now,
@@ -404,12 +434,7 @@ async fn approve(
     // Deliberate difference 7: remember what the member granted, not what was asked.
     if let Err(e) = tenant
         .repo
-        .remember_consent(
-            &account.id,
-            &pending.client.client_id,
-            &granted.to_scope_string(),
-            now,
-        )
+        .remember_consent(&account.id, &pending.client.client_id, &granted_scope, now)
         .await
     {
         return unavailable(tenant, &e);
@@ -449,6 +474,10 @@ async fn form_step(
         device,
     )
     .await?;
+    let pending = Pending {
+        languages: languages_of(headers),
+        ..pending
+    };
     Ok((params, pending))
 }
 
@@ -494,7 +523,15 @@ pub async fn sign_in(
         address.map(|ip| ip.to_string()).unwrap_or_default()
     );
     let throttle = &state.inner.throttle;
-    if let Some(wait) = throttle.retry_after(&account_key, &address_key, now) {
+    let tenant_id = tenant.tenant.id;
+    let locked = match throttle
+        .retry_after(tenant_id, &account_key, &address_key, now)
+        .await
+    {
+        Ok(locked) => locked,
+        Err(e) => return unavailable(&tenant, &e),
+    };
+    if let Some(wait) = locked {
         let text = format!(
             "Too many failed attempts. Try again in {} minutes.",
             (wait + 59) / 60
@@ -508,7 +545,12 @@ pub async fn sign_in(
         .verify(password, account.as_ref().map(|a| a.password_hash.clone()))
         .await;
     let Some(account) = account.filter(|_| ok) else {
-        throttle.record_failure(&account_key, &address_key, now);
+        if let Err(e) = throttle
+            .record_failure(tenant_id, &account_key, &address_key, now)
+            .await
+        {
+            return unavailable(&tenant, &e);
+        }
         return sign_in_page(
             &tenant,
             &pending,
@@ -516,7 +558,9 @@ pub async fn sign_in(
             Some("Wrong handle, email or password."),
         );
     };
-    throttle.record_success(&account_key);
+    if let Err(e) = throttle.record_success(tenant_id, &account_key).await {
+        return unavailable(&tenant, &e);
+    }
     if let Err(e) = tenant
         .repo
         .add_device_account(&pending.device_id, &account.id, now)

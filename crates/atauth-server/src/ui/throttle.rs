@@ -1,79 +1,145 @@
-//! Sign-in throttling per account and per client address (fixed windows, in memory).
-//! Multi-instance deployments move these counters to Redis (a later issue).
+//! Sign-in throttling per account and per client address (fixed windows), per cooperative.
+//!
+//! The counters live in a [`RateLimitStore`] shared by every instance: Redis with `--redis`,
+//! else the database's `rate_limits` table. Keys are SHA-256 hashes of the account or address
+//! key, so neither a handle nor an address is stored in clear. A counter backend that cannot
+//! be reached is an error the caller turns into 503 (fail closed, like the replay caches).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use atauth_store::{RateLimitStore, StoreResult, TenantId};
+use aws_lc_rs::digest;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use std::sync::Arc;
 
 /// Failed sign-ins allowed per account, and per client address, in one window.
-pub const MAX_FAILURES_PER_ACCOUNT: u32 = 10;
-pub const MAX_FAILURES_PER_ADDRESS: u32 = 50;
+pub const MAX_FAILURES_PER_ACCOUNT: u64 = 10;
+pub const MAX_FAILURES_PER_ADDRESS: u64 = 50;
 pub const WINDOW_SECS: i64 = 15 * 60;
-const MAX_TRACKED_KEYS: usize = 100_000;
+/// Namespace of the counters (`atauth:{tenant}:throttle:{hash}` in Redis).
+const NAMESPACE: &str = "throttle";
 
-#[derive(Default)]
 pub struct SignInThrottle {
-    failures: Mutex<HashMap<String, (u32, i64)>>,
+    limits: Arc<dyn RateLimitStore>,
+}
+
+/// The stored form of a counter key: its SHA-256, base64url.
+fn hashed(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, key.as_bytes()))
 }
 
 impl SignInThrottle {
+    pub fn new(limits: Arc<dyn RateLimitStore>) -> Self {
+        Self { limits }
+    }
+
     /// Seconds to wait if `account_key` or `address_key` is currently locked out.
-    pub fn retry_after(&self, account_key: &str, address_key: &str, now: i64) -> Option<i64> {
-        let map = self.failures.lock().ok()?;
-        let blocked = |key: &str, max: u32| {
-            map.get(key)
-                .filter(|(count, start)| *count >= max && now - start < WINDOW_SECS)
-                .map(|(_, start)| WINDOW_SECS - (now - start))
-        };
-        blocked(account_key, MAX_FAILURES_PER_ACCOUNT)
-            .or_else(|| blocked(address_key, MAX_FAILURES_PER_ADDRESS))
-    }
-
-    pub fn record_failure(&self, account_key: &str, address_key: &str, now: i64) {
-        let Ok(mut map) = self.failures.lock() else {
-            return;
-        };
-        if map.len() >= MAX_TRACKED_KEYS {
-            map.retain(|_, (_, start)| now - *start < WINDOW_SECS);
-        }
-        for key in [account_key, address_key] {
-            let entry = map.entry(key.to_string()).or_insert((0, now));
-            if now - entry.1 >= WINDOW_SECS {
-                *entry = (0, now);
+    pub async fn retry_after(
+        &self,
+        tenant: TenantId,
+        account_key: &str,
+        address_key: &str,
+        now: i64,
+    ) -> StoreResult<Option<i64>> {
+        for (key, max) in [
+            (account_key, MAX_FAILURES_PER_ACCOUNT),
+            (address_key, MAX_FAILURES_PER_ADDRESS),
+        ] {
+            let counter = self
+                .limits
+                .peek(tenant, NAMESPACE, &hashed(key), now)
+                .await?;
+            if let Some(c) = counter.filter(|c| c.count >= max) {
+                return Ok(Some(c.resets_in_secs.max(1)));
             }
-            entry.0 += 1;
         }
+        Ok(None)
     }
 
-    pub fn record_success(&self, account_key: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(account_key);
+    pub async fn record_failure(
+        &self,
+        tenant: TenantId,
+        account_key: &str,
+        address_key: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        for key in [account_key, address_key] {
+            self.limits
+                .hit(tenant, NAMESPACE, &hashed(key), WINDOW_SECS, now)
+                .await?;
         }
+        Ok(())
+    }
+
+    pub async fn record_success(&self, tenant: TenantId, account_key: &str) -> StoreResult<()> {
+        self.limits
+            .clear(tenant, NAMESPACE, &hashed(account_key))
+            .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use atauth_store::MemoryRateLimits;
 
-    #[test]
-    fn locks_an_account_after_too_many_failures_then_releases_it() {
-        let t = SignInThrottle::default();
+    fn throttle() -> SignInThrottle {
+        SignInThrottle::new(Arc::new(MemoryRateLimits::default()))
+    }
+
+    #[tokio::test]
+    async fn locks_an_account_after_too_many_failures_then_releases_it() {
+        let t = throttle();
         for _ in 0..MAX_FAILURES_PER_ACCOUNT {
-            assert_eq!(t.retry_after("acct:a", "ip:1", 100), None);
-            t.record_failure("acct:a", "ip:1", 100);
+            assert_eq!(t.retry_after(1, "acct:a", "ip:1", 100).await.unwrap(), None);
+            t.record_failure(1, "acct:a", "ip:1", 100).await.unwrap();
         }
-        assert_eq!(t.retry_after("acct:a", "ip:2", 160), Some(WINDOW_SECS - 60));
-        assert_eq!(t.retry_after("acct:b", "ip:2", 160), None);
-        assert_eq!(t.retry_after("acct:a", "ip:2", 100 + WINDOW_SECS), None);
+        let wait = t.retry_after(1, "acct:a", "ip:2", 160).await.unwrap();
+        assert_eq!(wait, Some(WINDOW_SECS - 60));
+        assert_eq!(t.retry_after(1, "acct:b", "ip:2", 160).await.unwrap(), None);
+        // Another cooperative keeps its own counters.
+        assert_eq!(t.retry_after(2, "acct:a", "ip:2", 160).await.unwrap(), None);
+        let later = 100 + WINDOW_SECS;
+        assert_eq!(
+            t.retry_after(1, "acct:a", "ip:2", later).await.unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn locks_an_address_across_accounts() {
+        let t = throttle();
+        for i in 0..MAX_FAILURES_PER_ADDRESS {
+            t.record_failure(1, &format!("acct:{i}"), "ip:9", 0)
+                .await
+                .unwrap();
+        }
+        assert!(t
+            .retry_after(1, "acct:new", "ip:9", 1)
+            .await
+            .unwrap()
+            .is_some());
+        assert!(t
+            .retry_after(1, "acct:new", "ip:8", 1)
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_success_clears_the_account_counter() {
+        let t = throttle();
+        for _ in 0..MAX_FAILURES_PER_ACCOUNT {
+            t.record_failure(1, "acct:a", "ip:1", 0).await.unwrap();
+        }
+        t.record_success(1, "acct:a").await.unwrap();
+        assert_eq!(t.retry_after(1, "acct:a", "ip:2", 1).await.unwrap(), None);
     }
 
     #[test]
-    fn locks_an_address_across_accounts() {
-        let t = SignInThrottle::default();
-        for i in 0..MAX_FAILURES_PER_ADDRESS {
-            t.record_failure(&format!("acct:{i}"), "ip:9", 0);
-        }
-        assert!(t.retry_after("acct:new", "ip:9", 1).is_some());
-        assert!(t.retry_after("acct:new", "ip:8", 1).is_none());
+    fn stored_keys_do_not_show_the_handle_or_address() {
+        let key = hashed("address:203.0.113.7");
+        assert!(!key.contains("203.0.113"));
+        assert_eq!(key.len(), 43);
+        assert_ne!(key, hashed("address:203.0.113.8"));
     }
 }

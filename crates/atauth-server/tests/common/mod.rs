@@ -225,6 +225,12 @@ impl TestServer {
     }
 }
 
+/// The pinned permission sets every test server serves (`tests/permission-sets`).
+fn test_permission_sets() -> atauth_server::permission_sets::PermissionSets {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/permission-sets");
+    atauth_server::permission_sets::PermissionSets::load_dir(&dir).expect("test permission sets")
+}
+
 /// Builds the state and serves it on an ephemeral loopback port.
 async fn launch(
     store: Arc<dyn Store>,
@@ -245,7 +251,8 @@ async fn launch(
         clock,
         Arc::new(SystemRandom),
         config,
-    );
+    )
+    .with_permission_sets(test_permission_sets());
     let app = atauth_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -580,6 +587,30 @@ fn rebuild(status: u16, body: Value) -> reqwest::Response {
     reqwest::Response::from(response)
 }
 
+/// The page `response` carries, keeping the cookies it sets in `cookies` (a browser's jar).
+pub async fn read_page(cookies: &mut Vec<(String, String)>, response: reqwest::Response) -> Page {
+    for value in response.headers().get_all("set-cookie") {
+        let text = value.to_str().unwrap_or("");
+        if let Some((k, v)) = text.split(';').next().and_then(|kv| kv.split_once('=')) {
+            cookies.retain(|(name, _)| name != k);
+            cookies.push((k.to_string(), v.to_string()));
+        }
+    }
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let location = headers
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = response.text().await.unwrap_or_default();
+    Page {
+        status,
+        body,
+        location,
+        headers,
+    }
+}
+
 /// A minimal browser: one cookie jar for one host.
 pub struct Browser<'a> {
     server: &'a TestServer,
@@ -678,26 +709,7 @@ impl<'a> Browser<'a> {
     }
 
     async fn finish(&mut self, response: reqwest::Response) -> Page {
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap_or("");
-            if let Some((k, v)) = text.split(';').next().and_then(|kv| kv.split_once('=')) {
-                self.cookies.retain(|(name, _)| name != k);
-                self.cookies.push((k.to_string(), v.to_string()));
-            }
-        }
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let location = headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = response.text().await.unwrap_or_default();
-        Page {
-            status,
-            body,
-            location,
-            headers,
-        }
+        read_page(&mut self.cookies, response).await
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
@@ -1089,5 +1101,51 @@ impl Page {
         redirect_params(location)
             .remove("code")
             .unwrap_or_else(|| panic!("no code in {location}"))
+    }
+}
+
+/// The operator token of [`TestServer::start_with_admin`].
+pub const OPERATOR_TOKEN: &str = "operator-token-for-the-admin-api-tests-0123456789";
+
+impl TestServer {
+    /// A server like [`TestServer::start`] plus the admin API on a port of its own (returned),
+    /// both over one state, as `atauth serve --admin-listen` runs them: admin changes are seen
+    /// by the public router at once.
+    pub async fn start_with_admin() -> (Self, SocketAddr) {
+        let mut server = Self::start().await;
+        let config = ServerConfig {
+            dev: false,
+            trusted_host_header: None,
+            password_concurrency: 2,
+        };
+        let fetcher = SafeFetcher::new(FetchConfig::default()).expect("fetcher");
+        let state = AppState::new(
+            server.store.clone(),
+            Arc::new(fetcher),
+            server.clock.clone(),
+            Arc::new(SystemRandom),
+            config,
+        )
+        .with_permission_sets(test_permission_sets());
+        let public = atauth_server::router(state.clone())
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let admin = atauth_server::admin::router(state, OPERATOR_TOKEN).expect("admin router");
+        let public_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        server.addr = public_listener.local_addr().expect("addr");
+        let admin_addr = admin_listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            axum::serve(public_listener, public).await.expect("serve");
+        });
+        tokio::spawn(async move {
+            axum::serve(admin_listener, admin)
+                .await
+                .expect("serve admin");
+        });
+        (server, admin_addr)
     }
 }

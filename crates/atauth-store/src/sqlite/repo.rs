@@ -2,24 +2,52 @@
 
 use crate::rows::{
     AccountRow, DeviceAccountRow, RequestRow, SessionRow, SigningKeyRow, ACCOUNT_COLUMNS,
-    REQUEST_COLUMNS, SESSION_COLUMNS,
+    REQUEST_COLUMNS, SESSION_COLUMNS, SIGNING_KEY_COLUMNS,
 };
+use crate::rows::{AdminTokenRow, ADMIN_TOKEN_COLUMNS};
+use crate::sealed::{AtRest, Kind};
 use crate::shared::map_err;
 use crate::{
     Account, Approval, AuthRequestRecord, CodeConsumption, NewAccount, NewAuthRequest, NewSession,
     NewSigningKey, Rotation, Session, SigningKeyRecord, StoreResult, TenantId, TenantRepo,
 };
+use crate::{AdminToken, NewAdminToken, SessionFilter};
 use async_trait::async_trait;
 use sqlx::sqlite::SqlitePool;
 
 pub(super) struct SqliteTenantRepo {
     pool: SqlitePool,
     tenant_id: TenantId,
+    /// Signing keys and secrets are sealed with it (see `crate::sealed`).
+    at_rest: AtRest,
 }
 
 impl SqliteTenantRepo {
-    pub(super) fn new(pool: SqlitePool, tenant_id: TenantId) -> Self {
-        Self { pool, tenant_id }
+    pub(super) fn new(pool: SqlitePool, tenant_id: TenantId, at_rest: AtRest) -> Self {
+        Self {
+            pool,
+            tenant_id,
+            at_rest,
+        }
+    }
+
+    async fn signing_keys_where(
+        &self,
+        op: &'static str,
+        condition: &'static str,
+    ) -> StoreResult<Vec<SigningKeyRecord>> {
+        let sql = format!(
+            "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys WHERE tenant_id = ? {condition} \
+             ORDER BY created_at DESC, rowid DESC"
+        );
+        let rows: Vec<SigningKeyRow> = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_err(op, e))?;
+        rows.into_iter()
+            .map(|r| r.open(&self.at_rest, self.tenant_id))
+            .collect()
     }
 
     async fn account_where(
@@ -66,13 +94,16 @@ impl TenantRepo for SqliteTenantRepo {
     // --- secrets and keys
 
     async fn secret_get_or_create(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let candidate = self
+            .at_rest
+            .seal(Kind::Secret, self.tenant_id, name, candidate)?;
         sqlx::query(
             "INSERT INTO tenant_secrets (tenant_id, name, value) VALUES (?, ?, ?) \
              ON CONFLICT (tenant_id, name) DO NOTHING",
         )
         .bind(self.tenant_id)
         .bind(name)
-        .bind(candidate)
+        .bind(&candidate)
         .execute(&self.pool)
         .await
         .map_err(|e| map_err("store secret", e))?;
@@ -83,16 +114,21 @@ impl TenantRepo for SqliteTenantRepo {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| map_err("read secret", e))?;
-        Ok(value)
+        self.at_rest.open(Kind::Secret, self.tenant_id, name, value)
     }
 
     async fn add_signing_key(&self, key: NewSigningKey) -> StoreResult<()> {
+        let pkcs8 = self
+            .at_rest
+            .seal(Kind::SigningKey, self.tenant_id, &key.kid, &key.pkcs8)?;
         sqlx::query(
-            "INSERT INTO signing_keys (tenant_id, kid, pkcs8, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO signing_keys (tenant_id, kid, pkcs8, created_at, activates_at) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(self.tenant_id)
         .bind(&key.kid)
-        .bind(&key.pkcs8)
+        .bind(&pkcs8)
+        .bind(key.now)
         .bind(key.now)
         .execute(&self.pool)
         .await
@@ -101,22 +137,61 @@ impl TenantRepo for SqliteTenantRepo {
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
-        let rows: Vec<SigningKeyRow> = sqlx::query_as(
-            "SELECT kid, pkcs8, created_at FROM signing_keys \
-             WHERE tenant_id = ? AND retired_at IS NULL ORDER BY created_at DESC, rowid DESC",
+        self.signing_keys_where("list signing keys", "AND retired_at IS NULL")
+            .await
+    }
+
+    async fn signing_key_history(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        self.signing_keys_where("list signing key history", "")
+            .await
+    }
+
+    async fn add_successor_signing_key(
+        &self,
+        key: NewSigningKey,
+        activates_at: i64,
+        predecessors_retire_at: i64,
+    ) -> StoreResult<()> {
+        let op = "rotate signing key";
+        let pkcs8 = self
+            .at_rest
+            .seal(Kind::SigningKey, self.tenant_id, &key.kid, &key.pkcs8)?;
+        let mut tx = self.pool.begin().await.map_err(|e| map_err(op, e))?;
+        sqlx::query(
+            "UPDATE signing_keys SET retires_at = ? \
+             WHERE tenant_id = ? AND retired_at IS NULL AND retires_at IS NULL",
+        )
+        .bind(predecessors_retire_at)
+        .bind(self.tenant_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_err(op, e))?;
+        sqlx::query(
+            "INSERT INTO signing_keys (tenant_id, kid, pkcs8, created_at, activates_at) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(self.tenant_id)
-        .fetch_all(&self.pool)
+        .bind(&key.kid)
+        .bind(&pkcs8)
+        .bind(key.now)
+        .bind(activates_at)
+        .execute(&mut *tx)
         .await
-        .map_err(|e| map_err("list signing keys", e))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| SigningKeyRecord {
-                kid: r.kid,
-                pkcs8: r.pkcs8,
-                created_at: r.created_at,
-            })
-            .collect())
+        .map_err(|e| map_err(op, e))?;
+        tx.commit().await.map_err(|e| map_err(op, e))
+    }
+
+    async fn retire_signing_keys(&self, now: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE signing_keys SET retired_at = retires_at \
+             WHERE tenant_id = ? AND retired_at IS NULL AND retires_at <= ?",
+        )
+        .bind(self.tenant_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("retire signing keys", e))?;
+        Ok(done.rows_affected())
     }
 
     // --- accounts
@@ -171,6 +246,97 @@ impl TenantRepo for SqliteTenantRepo {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    async fn set_account_disabled(&self, id: &str, disabled: bool) -> StoreResult<Option<Account>> {
+        let sql = format!(
+            "UPDATE accounts SET disabled = ?1 WHERE tenant_id = ?2 AND id = ?3 \
+             RETURNING {ACCOUNT_COLUMNS}"
+        );
+        let row: Option<AccountRow> = sqlx::query_as(&sql)
+            .bind(disabled)
+            .bind(self.tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("disable account", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn set_account_password_hash(
+        &self,
+        id: &str,
+        password_hash: &str,
+    ) -> StoreResult<Option<Account>> {
+        let sql = format!(
+            "UPDATE accounts SET password_hash = ?1 WHERE tenant_id = ?2 AND id = ?3 \
+             RETURNING {ACCOUNT_COLUMNS}"
+        );
+        let row: Option<AccountRow> = sqlx::query_as(&sql)
+            .bind(password_hash)
+            .bind(self.tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("set account password", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn set_account_did(&self, id: &str, did: &str) -> StoreResult<Option<Account>> {
+        let sql = format!(
+            "UPDATE accounts SET did = ?1 WHERE tenant_id = ?2 AND id = ?3 \
+             RETURNING {ACCOUNT_COLUMNS}"
+        );
+        let row: Option<AccountRow> = sqlx::query_as(&sql)
+            .bind(did)
+            .bind(self.tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("set account DID", e))?;
+        Ok(row.map(Into::into))
+    }
+
+    // --- admin tokens
+
+    async fn create_admin_token(&self, token: NewAdminToken) -> StoreResult<AdminToken> {
+        let sql = format!(
+            "INSERT INTO admin_tokens (tenant_id, id, token_hash, label, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {ADMIN_TOKEN_COLUMNS}"
+        );
+        let row: AdminTokenRow = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .bind(&token.id)
+            .bind(&token.token_hash)
+            .bind(&token.label)
+            .bind(token.now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_err("create admin token", e))?;
+        Ok(row.into())
+    }
+
+    async fn list_admin_tokens(&self) -> StoreResult<Vec<AdminToken>> {
+        let sql = format!(
+            "SELECT {ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE tenant_id = ?1 \
+             ORDER BY created_at, id"
+        );
+        let rows: Vec<AdminTokenRow> = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_err("list admin tokens", e))?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn delete_admin_token(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM admin_tokens WHERE tenant_id = ?1 AND id = ?2")
+            .bind(self.tenant_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_err("delete admin token", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     // --- single-use markers
 
     async fn record_once(
@@ -196,6 +362,46 @@ impl TenantRepo for SqliteTenantRepo {
         .await
         .map_err(|e| map_err("record single-use marker", e))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_once_batch(
+        &self,
+        markers: &[crate::ReplayMarker],
+        now: i64,
+    ) -> StoreResult<Vec<bool>> {
+        if markers.is_empty() {
+            return Ok(Vec::new());
+        }
+        // As `record_once`, for many rows: the rows inserted or taken over (expired) are
+        // exactly the ones RETURNING gives back.
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO replay (tenant_id, namespace, key, expires_at) ",
+        );
+        query.push_values(markers, |mut row, m| {
+            row.push_bind(self.tenant_id)
+                .push_bind(&m.namespace)
+                .push_bind(&m.key)
+                .push_bind(m.expires_at);
+        });
+        query.push(
+            " ON CONFLICT (tenant_id, namespace, key) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE replay.expires_at <= ",
+        );
+        query.push_bind(now);
+        query.push(" RETURNING namespace, key");
+        let recorded: Vec<(String, String)> = query
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_err("record single-use markers", e))?;
+        let recorded: std::collections::HashSet<(&str, &str)> = recorded
+            .iter()
+            .map(|(namespace, key)| (namespace.as_str(), key.as_str()))
+            .collect();
+        Ok(markers
+            .iter()
+            .map(|m| recorded.contains(&(m.namespace.as_str(), m.key.as_str())))
+            .collect())
     }
 
     // --- authorization requests and codes
@@ -370,6 +576,40 @@ impl TenantRepo for SqliteTenantRepo {
         Ok(row.map(Into::into))
     }
 
+    async fn rotate_refresh_bound(
+        &self,
+        old_hash: &str,
+        rotation: &crate::BoundRotation,
+    ) -> StoreResult<Option<Session>> {
+        // The conditions of `BoundRotation::matches` and `refresh_deadline`, in SQL.
+        let sql = format!(
+            "UPDATE sessions SET previous_refresh_hash = refresh_hash, refresh_hash = ?, \
+             rotated_at = ?, refresh_expires_at = CASE WHEN ? IS NULL THEN refresh_expires_at \
+             WHEN expires_at IS NULL THEN ? ELSE MIN(expires_at, ?) END \
+             WHERE tenant_id = ? AND refresh_hash = ? AND revoked_at IS NULL \
+             AND client_id = ? AND dpop_jkt = ? AND client_key_thumbprint IS ? \
+             AND refresh_expires_at > ? AND (expires_at IS NULL OR expires_at > ?) \
+             RETURNING {SESSION_COLUMNS}"
+        );
+        let row: Option<SessionRow> = sqlx::query_as(&sql)
+            .bind(&rotation.new_hash)
+            .bind(rotation.now)
+            .bind(rotation.inactivity_deadline)
+            .bind(rotation.inactivity_deadline)
+            .bind(rotation.inactivity_deadline)
+            .bind(self.tenant_id)
+            .bind(old_hash)
+            .bind(&rotation.client_id)
+            .bind(&rotation.dpop_jkt)
+            .bind(&rotation.client_key_thumbprint)
+            .bind(rotation.now)
+            .bind(rotation.now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_err("rotate refresh token", e))?;
+        Ok(row.map(Into::into))
+    }
+
     async fn session_by_previous_refresh(&self, hash: &str) -> StoreResult<Option<Session>> {
         self.session_where(
             "find session by previous refresh token",
@@ -410,6 +650,44 @@ impl TenantRepo for SqliteTenantRepo {
         .await
         .map_err(|e| map_err("revoke sessions of request", e))?;
         Ok(())
+    }
+
+    async fn list_sessions(&self, filter: &SessionFilter, limit: u32) -> StoreResult<Vec<Session>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE tenant_id = ?1 \
+             AND (?2 IS NULL OR account_id = ?2) \
+             AND (?3 IS NULL OR client_id = ?3) \
+             ORDER BY created_at DESC, id LIMIT ?4"
+        );
+        let rows: Vec<SessionRow> = sqlx::query_as(&sql)
+            .bind(self.tenant_id)
+            .bind(filter.account_id.as_deref())
+            .bind(filter.client_id.as_deref())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_err("list sessions", e))?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn revoke_sessions(&self, filter: &SessionFilter, now: i64) -> StoreResult<u64> {
+        if filter.account_id.is_none() && filter.client_id.is_none() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ?1 \
+             WHERE tenant_id = ?2 AND revoked_at IS NULL \
+             AND (?3 IS NULL OR account_id = ?3) \
+             AND (?4 IS NULL OR client_id = ?4)",
+        )
+        .bind(now)
+        .bind(self.tenant_id)
+        .bind(filter.account_id.as_deref())
+        .bind(filter.client_id.as_deref())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_err("revoke sessions", e))?;
+        Ok(done.rows_affected())
     }
 
     // --- consent and device sign-ins
