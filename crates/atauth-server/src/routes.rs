@@ -77,7 +77,8 @@ pub fn router(state: AppState) -> Router {
             post(ui::authorize::select_account),
         )
         .route("/oauth/authorize/consent", post(ui::authorize::consent))
-        .route("/assets/atauth.css", get(ui::stylesheet));
+        .route("/assets/atauth.css", get(ui::stylesheet))
+        .route("/assets/branding.css", get(ui::branding_stylesheet));
 
     Router::new()
         .merge(public_api)

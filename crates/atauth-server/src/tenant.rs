@@ -41,6 +41,8 @@ pub struct TenantContext {
     pub refresh_secret: Vec<u8>,
     /// The cooperative's policies (admin API), read from the tenant row.
     pub policies: crate::admin::settings::Policies,
+    /// How the member pages look (admin API), read from the tenant row.
+    pub branding: crate::admin::settings::Branding,
 }
 
 impl TenantContext {
@@ -127,6 +129,7 @@ impl TenantContext {
         }
         Ok(Self {
             policies: crate::admin::settings::Policies::from_stored(&tenant.policies),
+            branding: crate::admin::settings::Branding::from_stored(&tenant.branding),
             nonces: NonceIssuer::new(&nonce_secret),
             tenant,
             repo,

@@ -301,7 +301,11 @@ async fn policies_and_name_take_effect_on_the_public_endpoints() {
     let (status, body) = admin
         .patch(
             "/admin/v1/tenants/coop-a.test",
-            json!({"name": "Renamed Cooperative", "policies": {"access_token_lifetime_secs": 300}}),
+            json!({
+                "name": "Renamed Cooperative",
+                "policies": {"access_token_lifetime_secs": 300, "public_session_lifetime_secs": 7200},
+                "branding": {"accent_color": "#aa3300", "logo_url": "https://coop-a.test/logo.png"},
+            }),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -312,6 +316,17 @@ async fn policies_and_name_take_effect_on_the_public_endpoints() {
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         300
     );
+    // A public client's session now ends after two hours: the refresh token dies with it.
+    let refresh_token = after.body["refresh_token"].as_str().unwrap().to_string();
+    server.clock.advance(7200 - 60);
+    let refreshed = client.refresh(&refresh_token).await;
+    assert_eq!(refreshed.status(), 200);
+    let refreshed: Value = refreshed.json().await.unwrap();
+    server.clock.advance(61);
+    let late = client
+        .refresh(refreshed["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(late.status(), 400);
     // The other cooperative keeps the default.
     let other = TestClient::loopback(&server, COOP_B)
         .sign_in(SCOPE, "bob.coop-b.test")
@@ -323,6 +338,21 @@ async fn policies_and_name_take_effect_on_the_public_endpoints() {
     let page = browser.get(&client.authorize_path(&par.request_uri)).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Renamed Cooperative"), "{}", page.body);
+    // The branding reaches the member pages through the cooperative's own stylesheet.
+    assert!(page.body.contains("/assets/branding.css"), "{}", page.body);
+    let css = browser.get("/assets/branding.css").await;
+    assert_eq!(css.status, 200);
+    assert!(css.body.contains("--accent: #aa3300;"), "{}", css.body);
+    assert!(
+        css.body.contains("url(\"https://coop-a.test/logo.png\")"),
+        "{}",
+        css.body
+    );
+    let other_css = Browser::new(&server, COOP_B)
+        .get("/assets/branding.css")
+        .await;
+    assert_eq!(other_css.status, 200);
+    assert!(!other_css.body.contains("aa3300"), "{}", other_css.body);
 }
 
 #[tokio::test]

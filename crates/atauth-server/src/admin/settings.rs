@@ -1,12 +1,18 @@
 //! Per-cooperative settings the admin API edits: branding and policies. Both are stored as JSON
 //! objects in the tenant row (`'{}'`: every default) and validated here before they are written.
 
-use atauth_protocol::constants::{ACCESS_TOKEN_LIFETIME_CAP_SECS, ACCESS_TOKEN_LIFETIME_SECS};
+use atauth_protocol::constants::{
+    ACCESS_TOKEN_LIFETIME_CAP_SECS, ACCESS_TOKEN_LIFETIME_SECS,
+    CONFIDENTIAL_REFRESH_INACTIVITY_CAP_SECS, CONFIDENTIAL_REFRESH_INACTIVITY_SECS,
+    PUBLIC_SESSION_LIFETIME_SECS,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The shortest access token lifetime a cooperative may choose.
 pub const ACCESS_TOKEN_LIFETIME_MIN_SECS: i64 = 60;
+/// The shortest session or refresh-inactivity lifetime a cooperative may choose.
+pub const SESSION_LIFETIME_MIN_SECS: i64 = 3600;
 const LOGO_URL_MAX_LEN: usize = 2048;
 
 /// How the cooperative looks to its members. The display name is the tenant's `name`.
@@ -62,16 +68,36 @@ pub struct Policies {
     #[serde(default = "default_access_token_lifetime")]
     #[schema(minimum = 60, maximum = 1800, example = 900)]
     pub access_token_lifetime_secs: i64,
+    /// Lifetime of a public client's session (sign-in to last refresh), in seconds: one hour to
+    /// two weeks (the atproto profile's limit for public clients). Default two weeks.
+    #[serde(default = "default_public_session_lifetime")]
+    #[schema(minimum = 3600, maximum = 1209600, example = 1209600)]
+    pub public_session_lifetime_secs: i64,
+    /// How long a confidential client's session survives without a refresh, in seconds: one
+    /// hour to 180 days. Default 90 days.
+    #[serde(default = "default_confidential_refresh_inactivity")]
+    #[schema(minimum = 3600, maximum = 15552000, example = 7776000)]
+    pub confidential_refresh_inactivity_secs: i64,
 }
 
 fn default_access_token_lifetime() -> i64 {
     ACCESS_TOKEN_LIFETIME_SECS
 }
 
+fn default_public_session_lifetime() -> i64 {
+    PUBLIC_SESSION_LIFETIME_SECS
+}
+
+fn default_confidential_refresh_inactivity() -> i64 {
+    CONFIDENTIAL_REFRESH_INACTIVITY_SECS
+}
+
 impl Default for Policies {
     fn default() -> Self {
         Self {
             access_token_lifetime_secs: ACCESS_TOKEN_LIFETIME_SECS,
+            public_session_lifetime_secs: PUBLIC_SESSION_LIFETIME_SECS,
+            confidential_refresh_inactivity_secs: CONFIDENTIAL_REFRESH_INACTIVITY_SECS,
         }
     }
 }
@@ -82,6 +108,22 @@ impl Policies {
         if !bounds.contains(&self.access_token_lifetime_secs) {
             return Err(format!(
                 "policies.access_token_lifetime_secs must be between {} and {}",
+                bounds.start(),
+                bounds.end()
+            ));
+        }
+        let bounds = SESSION_LIFETIME_MIN_SECS..=PUBLIC_SESSION_LIFETIME_SECS;
+        if !bounds.contains(&self.public_session_lifetime_secs) {
+            return Err(format!(
+                "policies.public_session_lifetime_secs must be between {} and {}",
+                bounds.start(),
+                bounds.end()
+            ));
+        }
+        let bounds = SESSION_LIFETIME_MIN_SECS..=CONFIDENTIAL_REFRESH_INACTIVITY_CAP_SECS;
+        if !bounds.contains(&self.confidential_refresh_inactivity_secs) {
+            return Err(format!(
+                "policies.confidential_refresh_inactivity_secs must be between {} and {}",
                 bounds.start(),
                 bounds.end()
             ));
@@ -148,9 +190,30 @@ mod tests {
         for bad in [0, 59, 1801, -5] {
             let p = Policies {
                 access_token_lifetime_secs: bad,
+                ..Policies::default()
             };
             assert!(p.validate().is_err(), "{bad}");
         }
+        for bad in [0, 3599, 14 * 86_400 + 1] {
+            let p = Policies {
+                public_session_lifetime_secs: bad,
+                ..Policies::default()
+            };
+            assert!(p.validate().is_err(), "{bad}");
+        }
+        for bad in [0, 3599, 180 * 86_400 + 1] {
+            let p = Policies {
+                confidential_refresh_inactivity_secs: bad,
+                ..Policies::default()
+            };
+            assert!(p.validate().is_err(), "{bad}");
+        }
+        let shorter = Policies::from_stored(r#"{"public_session_lifetime_secs":86400}"#);
+        assert_eq!(shorter.public_session_lifetime_secs, 86_400);
+        assert_eq!(
+            shorter.access_token_lifetime_secs,
+            ACCESS_TOKEN_LIFETIME_SECS
+        );
         assert!(serde_json::from_str::<Policies>(r#"{"unknown":1}"#).is_err());
     }
 }

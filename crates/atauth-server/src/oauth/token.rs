@@ -9,10 +9,7 @@ use crate::stored_request::StoredRequest;
 use crate::tenant::{CurrentTenant, TenantContext};
 use crate::tokens::{self, TokenResponse};
 use atauth_protocol::client::ClientMetadata;
-use atauth_protocol::constants::{
-    CONFIDENTIAL_REFRESH_INACTIVITY_SECS, PKCE_CHALLENGE_REUSE_WINDOW_SECS,
-    PUBLIC_SESSION_LIFETIME_SECS, REFRESH_RETRY_GRACE_SECS,
-};
+use atauth_protocol::constants::{PKCE_CHALLENGE_REUSE_WINDOW_SECS, REFRESH_RETRY_GRACE_SECS};
 use atauth_protocol::dpop::VerifiedProof;
 use atauth_protocol::params::Params;
 use atauth_protocol::random::{self, hash_secret};
@@ -151,9 +148,12 @@ async fn exchange_code(
         .allows_refresh()
         .then(|| tokens::new_refresh_token(rng, &session_id));
     let (expires_at, refresh_expires_at) = if client.is_confidential() {
-        (None, now + CONFIDENTIAL_REFRESH_INACTIVITY_SECS)
+        (
+            None,
+            now + tenant.policies.confidential_refresh_inactivity_secs,
+        )
     } else {
-        let end = now + PUBLIC_SESSION_LIFETIME_SECS;
+        let end = now + tenant.policies.public_session_lifetime_secs;
         (Some(end), end)
     };
     let session = tenant
@@ -224,7 +224,7 @@ async fn refresh(
         client_key_thumbprint: auth.key_thumbprint().map(str::to_string),
         inactivity_deadline: client
             .is_confidential()
-            .then_some(now + CONFIDENTIAL_REFRESH_INACTIVITY_SECS),
+            .then_some(now + tenant.policies.confidential_refresh_inactivity_secs),
     };
     if let Some(rotated) = repo
         .rotate_refresh_bound(&presented_hash, &bound)

@@ -5,4 +5,4 @@ mod pages;
 mod redirect;
 pub mod throttle;
 
-pub use pages::stylesheet;
+pub use pages::{branding_stylesheet, stylesheet};

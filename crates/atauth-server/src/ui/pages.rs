@@ -1,6 +1,6 @@
 //! Page rendering, cookies and CSRF for the member UI.
 
-use crate::tenant::TenantContext;
+use crate::tenant::{CurrentTenant, TenantContext};
 use askama::Template;
 use atauth_protocol::random::{self, secure_eq, RandomSource};
 use aws_lc_rs::hmac;
@@ -81,6 +81,92 @@ pub async fn stylesheet() -> Response {
         include_str!("../../templates/atauth.css"),
     )
         .into_response()
+}
+
+/// The cooperative's own look, after the shared stylesheet: its accent colour and logo (admin
+/// API). Values were validated when stored and are checked again here, so nothing a stored row
+/// holds can break out of the CSS string or declaration it is written into.
+pub async fn branding_stylesheet(CurrentTenant(tenant): CurrentTenant) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            // Short: a branding change shows within a minute (plus the tenant cache's 15 s).
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        branding_css(&tenant.branding),
+    )
+        .into_response()
+}
+
+fn branding_css(branding: &crate::admin::settings::Branding) -> String {
+    let mut css = String::new();
+    if branding.validate().is_err() {
+        return css;
+    }
+    if let Some(color) = &branding.accent_color {
+        css.push_str(&format!(":root {{ --accent: {color}; }}\n"));
+    }
+    if let Some(logo) = branding.logo_url.as_deref().and_then(css_safe_url) {
+        css.push_str(&format!(
+            ".coop::before {{ content: \"\"; display: block; width: 3rem; height: 3rem; \
+             margin-bottom: .5rem; background: url(\"{logo}\") center / contain no-repeat; }}\n"
+        ));
+    }
+    css
+}
+
+/// The URL re-serialised by the URL parser (which percent-encodes quotes, spaces and controls),
+/// refused if it still holds a character that could end a CSS string.
+fn css_safe_url(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw).ok()?;
+    let text = url.as_str();
+    (url.scheme() == "https" && !text.contains(['"', '\\', '\'', '\n', '\r', '<', '>', ')', '(']))
+        .then(|| text.to_string())
+}
+
+#[cfg(test)]
+mod branding_tests {
+    use super::*;
+    use crate::admin::settings::Branding;
+
+    #[test]
+    fn the_accent_colour_and_logo_become_css() {
+        let css = branding_css(&Branding {
+            accent_color: Some("#aa3300".into()),
+            logo_url: Some("https://coop.example/logo.png".into()),
+        });
+        assert!(css.contains("--accent: #aa3300;"), "{css}");
+        assert!(
+            css.contains("url(\"https://coop.example/logo.png\")"),
+            "{css}"
+        );
+        assert_eq!(branding_css(&Branding::default()), "");
+    }
+
+    #[test]
+    fn nothing_unvalidated_reaches_the_stylesheet() {
+        let bad_colour = Branding {
+            accent_color: Some("red; } body { display: none".into()),
+            logo_url: None,
+        };
+        assert_eq!(branding_css(&bad_colour), "");
+        for logo in [
+            "https://coop.example/a\") ; } body { display:none }",
+            "https://coop.example/a'b",
+            "https://coop.example/a(b)",
+            "http://coop.example/logo.png",
+        ] {
+            let css = branding_css(&Branding {
+                accent_color: None,
+                logo_url: Some(logo.into()),
+            });
+            assert!(!css.contains("display:none"), "{logo}: {css}");
+            assert!(
+                !css.contains("a'b") && !css.contains("a(b)"),
+                "{logo}: {css}"
+            );
+        }
+    }
 }
 
 /// The device cookie identifies this browser across sign-ins (account chooser, request binding).
