@@ -2,7 +2,8 @@
 //!
 //! One file (WAL journal) shared by all tenants; every statement of a [`TenantRepo`] carries the
 //! tenant id. Single-use artefacts (codes, refresh tokens, replay markers, approvals) are each
-//! consumed by one atomic statement, so the pool may hold several connections.
+//! consumed by one atomic statement. Reads use a pool of several connections; writes go through
+//! one dedicated connection, so they queue in order instead of sleeping in SQLite's busy handler.
 
 mod repo;
 
@@ -43,6 +44,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Every write goes through this one connection, so writers queue here in order instead of
+    /// contending for SQLite's write lock (whose busy handler sleeps in steps of milliseconds).
+    /// Reads use `pool` and never wait for writers (WAL). The same pool as `pool` in memory.
+    writer: SqlitePool,
     /// In-memory databases live as long as one connection to them is open: this one is never
     /// used, it only keeps the database alive whatever the pool does with its connections.
     anchor: Option<Arc<Mutex<SqliteConnection>>>,
@@ -84,6 +89,11 @@ impl SqliteStore {
             .await
             .map_err(|e| unavailable("open database", &e))?;
 
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| unavailable("open database", &e))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(FILE_POOL_CONNECTIONS)
             .connect_with(options)
@@ -91,6 +101,7 @@ impl SqliteStore {
             .map_err(|e| unavailable("open database", &e))?;
         Ok(Self {
             pool,
+            writer,
             anchor: None,
             at_rest: AtRest::default(),
         })
@@ -125,6 +136,7 @@ impl SqliteStore {
             .await
             .map_err(|e| unavailable("open database", &e))?;
         Ok(Self {
+            writer: pool.clone(),
             pool,
             anchor: Some(Arc::new(Mutex::new(anchor))),
             at_rest: AtRest::default(),
@@ -138,14 +150,14 @@ impl SqliteStore {
         let cutoff = now.saturating_sub(USED_CODE_RETENTION_SECS);
         let replay = sqlx::query("DELETE FROM replay WHERE expires_at <= ?")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| map_err("purge replay markers", e))?
             .rows_affected();
         let unapproved =
             sqlx::query("DELETE FROM auth_requests WHERE code_hash IS NULL AND expires_at <= ?")
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(|e| map_err("purge requests", e))?
                 .rows_affected();
@@ -154,7 +166,7 @@ impl SqliteStore {
              AND (code_used_at <= ?1 OR (code_used_at IS NULL AND code_expires_at <= ?1))",
         )
         .bind(cutoff)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("purge codes", e))?
         .rows_affected();
@@ -191,7 +203,7 @@ impl SqliteStore {
                 .bind(tenant_id)
                 .bind(&kid)
                 .bind(&stored)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(|e| map_err("encrypt signing key", e))?;
             }
@@ -215,7 +227,7 @@ impl SqliteStore {
                 .bind(tenant_id)
                 .bind(&name)
                 .bind(&stored)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(|e| map_err("encrypt secret", e))?;
             }
@@ -225,6 +237,7 @@ impl SqliteStore {
 
     /// Closes the pool, waiting for connections in use to be returned (graceful shutdown).
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
@@ -250,7 +263,7 @@ impl Store for SqliteStore {
             .bind(&tenant.name)
             .bind(&tenant.resource_server)
             .bind(tenant.now)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(|e| map_err("create tenant", e))?;
         Ok(row.into())
@@ -323,7 +336,7 @@ impl Store for SqliteStore {
             .bind(update.branding)
             .bind(update.policies)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(|e| map_err("update tenant", e))?;
         Ok(row.map(Into::into))
@@ -339,7 +352,7 @@ impl Store for SqliteStore {
         let row: Option<TenantRow> = sqlx::query_as(&sql)
             .bind(disabled)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(|e| map_err("disable tenant", e))?;
         Ok(row.map(Into::into))
@@ -358,6 +371,7 @@ impl Store for SqliteStore {
     fn tenant_repo(&self, tenant: &Tenant) -> Arc<dyn TenantRepo> {
         Arc::new(SqliteTenantRepo::new(
             self.pool.clone(),
+            self.writer.clone(),
             tenant.id,
             self.at_rest.clone(),
         ))
@@ -384,7 +398,7 @@ impl Store for SqliteStore {
     }
 
     fn rate_limits(&self) -> Arc<dyn crate::RateLimitStore> {
-        Arc::new(crate::DatabaseRateLimits::Sqlite(self.pool.clone()))
+        Arc::new(crate::DatabaseRateLimits::Sqlite(self.writer.clone()))
     }
 
     async fn active_sessions(&self, now: i64) -> StoreResult<Vec<(String, u64)>> {

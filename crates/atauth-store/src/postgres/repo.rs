@@ -585,13 +585,25 @@ impl TenantRepo for PostgresTenantRepo {
         old_hash: &str,
         rotation: &crate::BoundRotation,
     ) -> StoreResult<Option<Session>> {
-        // The conditions of `BoundRotation::matches` and `refresh_deadline`, in SQL.
+        // The conditions of `BoundRotation::matches` and `refresh_deadline`, in SQL. The row is
+        // found by its refresh token alone (the unique index) in a CTE, which also reads the
+        // session's binding (client, DPoP key, client key: never changed after creation). With
+        // the binding compared on the table itself, the generic plan of the prepared statement
+        // may pick the (tenant, client) index and scan every session of a popular client. The
+        // conditions that can change (token, revocation, deadlines) are checked on the row the
+        // UPDATE locks, so a concurrent rotation or revocation wins.
         let sql = format!(
-            "UPDATE sessions SET previous_refresh_hash = refresh_hash, refresh_hash = $1, \
+            "WITH target AS MATERIALIZED (SELECT tenant_id AS target_tenant, id AS target_id, \
+             client_id AS target_client, dpop_jkt AS target_jkt, \
+             client_key_thumbprint AS target_client_key \
+             FROM sessions WHERE tenant_id = $4 AND refresh_hash = $5) \
+             UPDATE sessions SET previous_refresh_hash = refresh_hash, refresh_hash = $1, \
              rotated_at = $2, refresh_expires_at = CASE WHEN $3::BIGINT IS NULL THEN refresh_expires_at \
              WHEN expires_at IS NULL THEN $3 ELSE LEAST(expires_at, $3) END \
-             WHERE tenant_id = $4 AND refresh_hash = $5 AND revoked_at IS NULL \
-             AND client_id = $6 AND dpop_jkt = $7 AND client_key_thumbprint IS NOT DISTINCT FROM $8 \
+             FROM target WHERE tenant_id = target_tenant AND id = target_id \
+             AND target_client = $6 AND target_jkt = $7 \
+             AND target_client_key IS NOT DISTINCT FROM $8 \
+             AND refresh_hash = $5 AND revoked_at IS NULL \
              AND refresh_expires_at > $2 AND (expires_at IS NULL OR expires_at > $2) \
              RETURNING {SESSION_COLUMNS}"
         );

@@ -17,15 +17,23 @@ use sqlx::sqlite::SqlitePool;
 
 pub(super) struct SqliteTenantRepo {
     pool: SqlitePool,
+    /// The store's one writing connection (see `SqliteStore`).
+    writer: SqlitePool,
     tenant_id: TenantId,
     /// Signing keys and secrets are sealed with it (see `crate::sealed`).
     at_rest: AtRest,
 }
 
 impl SqliteTenantRepo {
-    pub(super) fn new(pool: SqlitePool, tenant_id: TenantId, at_rest: AtRest) -> Self {
+    pub(super) fn new(
+        pool: SqlitePool,
+        writer: SqlitePool,
+        tenant_id: TenantId,
+        at_rest: AtRest,
+    ) -> Self {
         Self {
             pool,
+            writer,
             tenant_id,
             at_rest,
         }
@@ -104,7 +112,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(self.tenant_id)
         .bind(name)
         .bind(&candidate)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("store secret", e))?;
         let (value,): (Vec<u8>,) =
@@ -130,7 +138,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(&pkcs8)
         .bind(key.now)
         .bind(key.now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("add signing key", e))?;
         Ok(())
@@ -156,7 +164,7 @@ impl TenantRepo for SqliteTenantRepo {
         let pkcs8 = self
             .at_rest
             .seal(Kind::SigningKey, self.tenant_id, &key.kid, &key.pkcs8)?;
-        let mut tx = self.pool.begin().await.map_err(|e| map_err(op, e))?;
+        let mut tx = self.writer.begin().await.map_err(|e| map_err(op, e))?;
         sqlx::query(
             "UPDATE signing_keys SET retires_at = ? \
              WHERE tenant_id = ? AND retired_at IS NULL AND retires_at IS NULL",
@@ -188,7 +196,7 @@ impl TenantRepo for SqliteTenantRepo {
         )
         .bind(self.tenant_id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("retire signing keys", e))?;
         Ok(done.rows_affected())
@@ -210,7 +218,7 @@ impl TenantRepo for SqliteTenantRepo {
             .bind(account.email.as_deref().map(str::to_lowercase))
             .bind(&account.password_hash)
             .bind(account.now)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(|e| map_err("create account", e))?;
         Ok(row.into())
@@ -255,7 +263,7 @@ impl TenantRepo for SqliteTenantRepo {
             .bind(disabled)
             .bind(self.tenant_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(|e| map_err("disable account", e))?;
         Ok(row.map(Into::into))
@@ -274,7 +282,7 @@ impl TenantRepo for SqliteTenantRepo {
             .bind(password_hash)
             .bind(self.tenant_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(|e| map_err("set account password", e))?;
         Ok(row.map(Into::into))
@@ -289,7 +297,7 @@ impl TenantRepo for SqliteTenantRepo {
             .bind(did)
             .bind(self.tenant_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(|e| map_err("set account DID", e))?;
         Ok(row.map(Into::into))
@@ -308,7 +316,7 @@ impl TenantRepo for SqliteTenantRepo {
             .bind(&token.token_hash)
             .bind(&token.label)
             .bind(token.now)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(|e| map_err("create admin token", e))?;
         Ok(row.into())
@@ -331,7 +339,7 @@ impl TenantRepo for SqliteTenantRepo {
         let done = sqlx::query("DELETE FROM admin_tokens WHERE tenant_id = ?1 AND id = ?2")
             .bind(self.tenant_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| map_err("delete admin token", e))?;
         Ok(done.rows_affected() > 0)
@@ -358,7 +366,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(key)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("record single-use marker", e))?;
         Ok(done.rows_affected() == 1)
@@ -391,7 +399,7 @@ impl TenantRepo for SqliteTenantRepo {
         query.push(" RETURNING namespace, key");
         let recorded: Vec<(String, String)> = query
             .build_query_as()
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await
             .map_err(|e| map_err("record single-use markers", e))?;
         let recorded: std::collections::HashSet<(&str, &str)> = recorded
@@ -418,7 +426,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(&request.request_json)
         .bind(request.expires_at)
         .bind(request.now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("store request", e))?;
         Ok(())
@@ -454,7 +462,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(new_expires_at)
         .bind(self.tenant_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(|e| map_err("bind request to device", e))?;
         Ok(row.and_then(|(bound,)| bound))
@@ -473,7 +481,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(approval.now)
         .bind(self.tenant_id)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("approve request", e))?;
         Ok(done.rows_affected() == 1)
@@ -483,7 +491,7 @@ impl TenantRepo for SqliteTenantRepo {
         sqlx::query("DELETE FROM auth_requests WHERE tenant_id = ? AND id = ?")
             .bind(self.tenant_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| map_err("delete request", e))?;
         Ok(())
@@ -499,7 +507,7 @@ impl TenantRepo for SqliteTenantRepo {
             .bind(now)
             .bind(self.tenant_id)
             .bind(code_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(|e| map_err("consume code", e))?;
         if let Some(row) = consumed {
@@ -543,7 +551,7 @@ impl TenantRepo for SqliteTenantRepo {
             .bind(session.expires_at)
             .bind(session.refresh_expires_at)
             .bind(session.now)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(|e| map_err("create session", e))?;
         Ok(row.into())
@@ -570,7 +578,7 @@ impl TenantRepo for SqliteTenantRepo {
             .bind(rotation.refresh_expires_at)
             .bind(self.tenant_id)
             .bind(old_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(|e| map_err("rotate refresh token", e))?;
         Ok(row.map(Into::into))
@@ -604,7 +612,7 @@ impl TenantRepo for SqliteTenantRepo {
             .bind(&rotation.client_key_thumbprint)
             .bind(rotation.now)
             .bind(rotation.now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(|e| map_err("rotate refresh token", e))?;
         Ok(row.map(Into::into))
@@ -632,7 +640,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(now)
         .bind(self.tenant_id)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("revoke session", e))?;
         Ok(())
@@ -646,7 +654,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(now)
         .bind(self.tenant_id)
         .bind(request_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("revoke sessions of request", e))?;
         Ok(())
@@ -684,7 +692,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(self.tenant_id)
         .bind(filter.account_id.as_deref())
         .bind(filter.client_id.as_deref())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("revoke sessions", e))?;
         Ok(done.rows_affected())
@@ -710,7 +718,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(client_id)
         .bind(scope)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("remember consent", e))?;
         Ok(())
@@ -745,7 +753,7 @@ impl TenantRepo for SqliteTenantRepo {
         .bind(device_id)
         .bind(account_id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_err("remember device sign-in", e))?;
         Ok(())
