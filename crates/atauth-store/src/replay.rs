@@ -67,7 +67,7 @@ struct DatabaseTenantReplay {
 impl ReplayStore for DatabaseReplayStore {
     fn tenant_replay(&self, repo: &Arc<dyn TenantRepo>) -> Arc<dyn TenantReplay> {
         Arc::new(DatabaseTenantReplay {
-            batcher: crate::ReplayBatcher::start(repo.clone()),
+            batcher: crate::ReplayBatcher::new(repo.clone()),
         })
     }
 

@@ -10,7 +10,7 @@
 
 use crate::{StoreError, StoreResult, TenantRepo};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most markers written by one statement (4 bound values each, far below SQLite's and
@@ -34,17 +34,29 @@ struct Pending {
     reply: oneshot::Sender<StoreResult<bool>>,
 }
 
-/// Feeds one tenant's markers to a writer task. The task ends when the batcher is dropped.
+/// Feeds one tenant's markers to a writer task, started on first use (a cooperative that only
+/// serves metadata costs no task). The task ends when the batcher is dropped.
 pub struct ReplayBatcher {
-    queue: mpsc::Sender<Pending>,
+    repo: Arc<dyn TenantRepo>,
+    queue: OnceLock<mpsc::Sender<Pending>>,
 }
 
 impl ReplayBatcher {
-    /// Starts the writer task for `repo` (must be called inside a Tokio runtime).
-    pub fn start(repo: Arc<dyn TenantRepo>) -> Self {
-        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(write_batches(repo, receiver));
-        Self { queue }
+    pub fn new(repo: Arc<dyn TenantRepo>) -> Self {
+        Self {
+            repo,
+            queue: OnceLock::new(),
+        }
+    }
+
+    /// The writer's queue, starting the writer task if needed (inside a Tokio runtime, as
+    /// every caller of the store is).
+    fn queue(&self) -> &mpsc::Sender<Pending> {
+        self.queue.get_or_init(|| {
+            let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+            tokio::spawn(write_batches(self.repo.clone(), receiver));
+            queue
+        })
     }
 
     /// Records `key` in `namespace` until `expires_at`: `true` the first time.
@@ -65,7 +77,10 @@ impl ReplayBatcher {
             now,
             reply,
         };
-        self.queue.send(pending).await.map_err(|_| writer_gone())?;
+        self.queue()
+            .send(pending)
+            .await
+            .map_err(|_| writer_gone())?;
         answer.await.map_err(|_| writer_gone())?
     }
 }
