@@ -124,51 +124,6 @@ fn css_safe_url(raw: &str) -> Option<String> {
         .then(|| text.to_string())
 }
 
-#[cfg(test)]
-mod branding_tests {
-    use super::*;
-    use crate::admin::settings::Branding;
-
-    #[test]
-    fn the_accent_colour_and_logo_become_css() {
-        let css = branding_css(&Branding {
-            accent_color: Some("#aa3300".into()),
-            logo_url: Some("https://coop.example/logo.png".into()),
-        });
-        assert!(css.contains("--accent: #aa3300;"), "{css}");
-        assert!(
-            css.contains("url(\"https://coop.example/logo.png\")"),
-            "{css}"
-        );
-        assert_eq!(branding_css(&Branding::default()), "");
-    }
-
-    #[test]
-    fn nothing_unvalidated_reaches_the_stylesheet() {
-        let bad_colour = Branding {
-            accent_color: Some("red; } body { display: none".into()),
-            logo_url: None,
-        };
-        assert_eq!(branding_css(&bad_colour), "");
-        for logo in [
-            "https://coop.example/a\") ; } body { display:none }",
-            "https://coop.example/a'b",
-            "https://coop.example/a(b)",
-            "http://coop.example/logo.png",
-        ] {
-            let css = branding_css(&Branding {
-                accent_color: None,
-                logo_url: Some(logo.into()),
-            });
-            assert!(!css.contains("display:none"), "{logo}: {css}");
-            assert!(
-                !css.contains("a'b") && !css.contains("a(b)"),
-                "{logo}: {css}"
-            );
-        }
-    }
-}
-
 /// The device cookie identifies this browser across sign-ins (account chooser, request binding).
 /// `__Host-` requires `Secure`, so plain-http dev issuers use an unprefixed name.
 pub fn device_cookie_name(tenant: &TenantContext) -> &'static str {
@@ -233,4 +188,49 @@ pub fn check_form_origin(
         return false;
     }
     secure_eq(csrf_token(tenant, device_id).as_bytes(), token.as_bytes())
+}
+
+#[cfg(test)]
+mod branding_tests {
+    use super::*;
+    use crate::admin::settings::Branding;
+
+    #[test]
+    fn the_accent_colour_and_logo_become_css() {
+        let css = branding_css(&Branding {
+            accent_color: Some("#aa3300".into()),
+            logo_url: Some("https://coop.example/logo.png".into()),
+        });
+        assert!(css.contains("--accent: #aa3300;"), "{css}");
+        assert!(
+            css.contains("url(\"https://coop.example/logo.png\")"),
+            "{css}"
+        );
+        assert_eq!(branding_css(&Branding::default()), "");
+    }
+
+    #[test]
+    fn nothing_unvalidated_reaches_the_stylesheet() {
+        let bad_colour = Branding {
+            accent_color: Some("red; } body { display: none".into()),
+            logo_url: None,
+        };
+        assert_eq!(branding_css(&bad_colour), "");
+        for logo in [
+            "https://coop.example/a\") ; } body { display:none }",
+            "https://coop.example/a'b",
+            "https://coop.example/a(b)",
+            "http://coop.example/logo.png",
+        ] {
+            let css = branding_css(&Branding {
+                accent_color: None,
+                logo_url: Some(logo.into()),
+            });
+            assert!(!css.contains("display:none"), "{logo}: {css}");
+            assert!(
+                !css.contains("a'b") && !css.contains("a(b)"),
+                "{logo}: {css}"
+            );
+        }
+    }
 }
