@@ -201,6 +201,46 @@ impl AtRest {
     }
 }
 
+/// A stored column whose values are sealed: each row's value is bound to its tenant and to the
+/// name in `name_column` (see [`Kind`]). `seal_at_rest` walks these on every backend.
+pub(crate) struct SealedColumn {
+    pub kind: Kind,
+    pub table: &'static str,
+    pub name_column: &'static str,
+    pub value_column: &'static str,
+    /// For error messages: reading the column, rewriting one value.
+    pub read_op: &'static str,
+    pub write_op: &'static str,
+}
+
+pub(crate) const SEALED_COLUMNS: [SealedColumn; 2] = [
+    SealedColumn {
+        kind: Kind::SigningKey,
+        table: "signing_keys",
+        name_column: "kid",
+        value_column: "pkcs8",
+        read_op: "read signing keys",
+        write_op: "encrypt signing key",
+    },
+    SealedColumn {
+        kind: Kind::Secret,
+        table: "tenant_secrets",
+        name_column: "name",
+        value_column: "value",
+        read_op: "read secrets",
+        write_op: "encrypt secret",
+    },
+];
+
+impl SealedColumn {
+    pub(crate) fn select_sql(&self) -> String {
+        format!(
+            "SELECT tenant_id, {}, {} FROM {}",
+            self.name_column, self.value_column, self.table
+        )
+    }
+}
+
 /// What `Store::seal_at_rest` does with one stored value.
 #[derive(Debug)]
 pub(crate) enum Reseal {

@@ -7,7 +7,7 @@
 
 mod repo;
 
-use crate::sealed::{AtRest, Kind, MasterKey, Reseal};
+use crate::sealed::{AtRest, MasterKey, Reseal, SEALED_COLUMNS};
 use crate::{
     AdminToken, NewTenant, SealReport, Store, StoreResult, Tenant, TenantId, TenantRepo,
     TenantUpdate,
@@ -184,52 +184,33 @@ impl SqliteStore {
     /// it on several instances at once is harmless.
     pub async fn seal_at_rest(&self) -> StoreResult<SealReport> {
         let mut report = SealReport::default();
-        let keys: Vec<(TenantId, String, Vec<u8>)> =
-            sqlx::query_as("SELECT tenant_id, kid, pkcs8 FROM signing_keys")
+        for column in &SEALED_COLUMNS {
+            let rows: Vec<(TenantId, String, Vec<u8>)> = sqlx::query_as(&column.select_sql())
                 .fetch_all(&self.pool)
                 .await
-                .map_err(|e| map_err("read signing keys", e))?;
-        for (tenant_id, kid, stored) in keys {
-            let outcome = self
-                .at_rest
-                .reseal(Kind::SigningKey, tenant_id, &kid, &stored)?;
-            report.count(&outcome);
-            if let Reseal::Rewrite(sealed) = outcome {
-                sqlx::query(
-                    "UPDATE signing_keys SET pkcs8 = ? \
-                     WHERE tenant_id = ? AND kid = ? AND pkcs8 = ?",
-                )
-                .bind(sealed)
-                .bind(tenant_id)
-                .bind(&kid)
-                .bind(&stored)
-                .execute(&self.writer)
-                .await
-                .map_err(|e| map_err("encrypt signing key", e))?;
-            }
-        }
-        let secrets: Vec<(TenantId, String, Vec<u8>)> =
-            sqlx::query_as("SELECT tenant_id, name, value FROM tenant_secrets")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| map_err("read secrets", e))?;
-        for (tenant_id, name, stored) in secrets {
-            let outcome = self
-                .at_rest
-                .reseal(Kind::Secret, tenant_id, &name, &stored)?;
-            report.count(&outcome);
-            if let Reseal::Rewrite(sealed) = outcome {
-                sqlx::query(
-                    "UPDATE tenant_secrets SET value = ? \
-                     WHERE tenant_id = ? AND name = ? AND value = ?",
-                )
-                .bind(sealed)
-                .bind(tenant_id)
-                .bind(&name)
-                .bind(&stored)
-                .execute(&self.writer)
-                .await
-                .map_err(|e| map_err("encrypt secret", e))?;
+                .map_err(|e| map_err(column.read_op, e))?;
+            let update = format!(
+                "UPDATE {table} SET {value} = ? \
+                 WHERE tenant_id = ? AND {name} = ? AND {value} = ?",
+                table = column.table,
+                value = column.value_column,
+                name = column.name_column,
+            );
+            for (tenant_id, name, stored) in rows {
+                let outcome = self
+                    .at_rest
+                    .reseal(column.kind, tenant_id, &name, &stored)?;
+                report.count(&outcome);
+                if let Reseal::Rewrite(sealed) = outcome {
+                    sqlx::query(&update)
+                        .bind(sealed)
+                        .bind(tenant_id)
+                        .bind(&name)
+                        .bind(&stored)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(|e| map_err(column.write_op, e))?;
+                }
             }
         }
         Ok(report)
