@@ -426,6 +426,33 @@ fn library_rows(report: &mut Report, lib: &crypto::Library) {
     );
 }
 
+/// Refreshes at `concurrency` for `budget`: each worker takes the session idle longest,
+/// refreshes it and puts the new tokens at the back, so no session is refreshed twice at once.
+async fn refresh_load(
+    client: &Arc<Client>,
+    sessions: &Arc<Mutex<VecDeque<Session>>>,
+    concurrency: usize,
+    budget: Duration,
+    server_pid: u32,
+) -> LoadResult {
+    let (client, sessions) = (client.clone(), sessions.clone());
+    load::run(concurrency, usize::MAX, budget, server_pid, move |_| {
+        let client = client.clone();
+        let sessions = sessions.clone();
+        async move {
+            let s = sessions
+                .lock()
+                .expect("lock")
+                .pop_front()
+                .context("no idle session")?;
+            let s = client.refresh(&s.refresh_token).await?;
+            sessions.lock().expect("lock").push_back(s);
+            Ok(())
+        }
+    })
+    .await
+}
+
 /// Cooperative, account, server, then the HTTP phases for one backend and one client kind.
 #[allow(clippy::too_many_arguments)]
 async fn http_suite(
@@ -610,25 +637,7 @@ async fn http_suite(
     // (b) Refresh: many sessions, each refreshed in turn.
     let count = sessions.lock().expect("lock").len();
     anyhow::ensure!(count > concurrency, "only {count} sessions for refresh");
-    let r = {
-        let client = client.clone();
-        let sessions = sessions.clone();
-        load::run(concurrency, usize::MAX, plan.phase, server.pid, move |_| {
-            let client = client.clone();
-            let sessions = sessions.clone();
-            async move {
-                let s = sessions
-                    .lock()
-                    .expect("lock")
-                    .pop_front()
-                    .context("no idle session")?;
-                let s = client.refresh(&s.refresh_token).await?;
-                sessions.lock().expect("lock").push_back(s);
-                Ok(())
-            }
-        })
-        .await
-    };
+    let r = refresh_load(&client, &sessions, concurrency, plan.phase, server.pid).await;
     report.push(load_row(
         &section,
         &format!("token: refresh, {kind} ({count} sessions)"),
@@ -640,25 +649,7 @@ async fn http_suite(
     if !confidential {
         for &level in args.sweep.iter().filter(|&&c| c > 0 && c < count) {
             eprintln!("  [server pid {}] refresh sweep c={level}...", server.pid);
-            let r = {
-                let client = client.clone();
-                let sessions = sessions.clone();
-                load::run(level, usize::MAX, plan.phase / 2, server.pid, move |_| {
-                    let client = client.clone();
-                    let sessions = sessions.clone();
-                    async move {
-                        let s = sessions
-                            .lock()
-                            .expect("lock")
-                            .pop_front()
-                            .context("no idle session")?;
-                        let s = client.refresh(&s.refresh_token).await?;
-                        sessions.lock().expect("lock").push_back(s);
-                        Ok(())
-                    }
-                })
-                .await
-            };
+            let r = refresh_load(&client, &sessions, level, plan.phase / 2, server.pid).await;
             report.push(load_row(
                 &section,
                 &format!("refresh sweep, concurrency {level}"),
