@@ -73,6 +73,8 @@ pub struct ServedProcess {
     pub addr: SocketAddr,
     /// The `/metrics` listener, when `--metrics-listen` was given.
     pub metrics_addr: Option<SocketAddr>,
+    /// The admin API listener, when it runs (`--admin-listen` with an operator token).
+    pub admin_addr: Option<SocketAddr>,
     pub log: Arc<Mutex<String>>,
 }
 
@@ -99,6 +101,7 @@ impl ServedProcess {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: None,
+            admin_addr: None,
             log: Arc::default(),
         };
         let mut err = server.child.stderr.take().expect("stderr");
@@ -133,6 +136,10 @@ impl ServedProcess {
             if let Some(url) = line.strip_prefix("atauth metrics on http://") {
                 let addr = url.trim().trim_end_matches("/metrics");
                 server.metrics_addr = Some(addr.parse().expect("metrics address"));
+            }
+            if let Some(url) = line.strip_prefix("atauth admin API on http://") {
+                let addr = url.trim().trim_end_matches("/admin/v1");
+                server.admin_addr = Some(addr.parse().expect("admin address"));
             }
             if let Some(url) = line.strip_prefix("atauth listening on http://") {
                 server.addr = url.trim().parse().expect("address");
