@@ -1,34 +1,26 @@
 //! `atauth keys` and the master key, run as operators run them, on a temporary data directory.
 
+mod support;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_atauth");
 const ISSUER: &str = "https://coop-a.example";
 const MASTER_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const OTHER_KEY: &str = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 /// Longest wait for a command that must exit by itself.
 const EXIT_DEADLINE: Duration = Duration::from_secs(60);
 
+/// `atauth --data-dir DATA <args>`, with `ATAUTH_MASTER_KEY` set only when given.
 fn command(data: &Path, master_key: Option<&str>, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--data-dir").arg(data).args(args);
-    for var in [
-        "ATAUTH_DEV",
-        "ATAUTH_LISTEN",
-        "ATAUTH_DATA_DIR",
-        "ATAUTH_DATABASE",
-        "ATAUTH_LOG_JSON",
-        "ATAUTH_MASTER_KEY",
-        "ATAUTH_MASTER_KEY_FILE",
-    ] {
-        cmd.env_remove(var);
-    }
-    if let Some(key) = master_key {
-        cmd.env("ATAUTH_MASTER_KEY", key);
-    }
+    let data = data.to_str().expect("utf-8 temp dir");
+    let env: Vec<(&str, &str)> = master_key
+        .map(|key| ("ATAUTH_MASTER_KEY", key))
+        .into_iter()
+        .collect();
+    let mut cmd = support::command(&[&["--data-dir", data][..], args].concat(), &env);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
