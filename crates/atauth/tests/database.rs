@@ -2,91 +2,18 @@
 //! `ATAUTH_TEST_POSTGRES_URL`), on an explicit SQLite file, from the environment, and with a
 //! Redis replay cache (`ATAUTH_TEST_REDIS_URL`, or a closed port).
 
+mod support;
+
 use serde_json::Value;
-use sqlx::{Connection, PgConnection};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Output, Stdio};
+use support::{service_url, PgDatabase, ServedProcess};
 
-const BIN: &str = env!("CARGO_BIN_EXE_atauth");
-
-fn services_required() -> bool {
-    std::env::var("ATAUTH_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
-}
-
-fn service_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if services_required() => panic!("ATAUTH_REQUIRE_SERVICES=1 but {var} is not set"),
-        _ => {
-            eprintln!("skipped: {var} is not set");
-            None
-        }
-    }
-}
-
-/// A fresh database on the test server; dropped (best effort) afterwards.
-struct PgDatabase {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    async fn create(admin: &str) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("atauth_cli_{:x}_{nanos:x}", std::process::id());
-        let mut conn = PgConnection::connect(admin).await.expect("postgres");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        let _ = conn.close().await;
-        let mut url = url::Url::parse(admin).unwrap();
-        url.set_path(&format!("/{name}"));
-        Self {
-            admin: admin.to_string(),
-            name,
-            url: url.to_string(),
-        }
-    }
-
-    async fn drop_now(self) {
-        if let Ok(mut conn) = PgConnection::connect(&self.admin).await {
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            let _ = sqlx::query(&sql).execute(&mut conn).await;
-            let _ = conn.close().await;
-        }
-    }
-}
-
-fn command(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--data-dir").arg(data).args(args);
-    for var in [
-        "ATAUTH_DEV",
-        "ATAUTH_LISTEN",
-        "ATAUTH_DATA_DIR",
-        "ATAUTH_LOG_JSON",
-        "ATAUTH_DATABASE",
-        "ATAUTH_REDIS",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
+/// `atauth --data-dir DATA <args>` with `env` and `stdin`, to completion.
 fn run(data: &Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut child = command(data, args, env)
+    let data = data.to_str().expect("utf-8 temp dir");
+    let mut child = support::command(&[&["--data-dir", data][..], args].concat(), env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -113,86 +40,23 @@ fn ok(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A running `atauth serve`, killed through its handle when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<String>>,
+/// `atauth --data-dir DATA serve --listen 127.0.0.1:0 <args>` with `env`.
+fn serve(data: &Path, args: &[&str], env: &[(&str, &str)]) -> ServedProcess {
+    let data = data.to_str().expect("utf-8 temp dir");
+    ServedProcess::start(&["--data-dir", data], args, env)
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        let child = command(data, &all, env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn atauth serve");
-        let mut server = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            log: Arc::default(),
-        };
-        let mut err = server.child.stderr.take().unwrap();
-        let log = server.log.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                log.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let out = server.child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).unwrap_or_else(|e| {
-                panic!(
-                    "no listening address ({e:?}); stderr: {}",
-                    server.log.lock().unwrap()
-                )
-            });
-            if let Some(url) = line.strip_prefix("atauth listening on http://") {
-                server.addr = url.trim().parse().expect("address");
-                break;
-            }
-        }
-        server
-    }
-
-    async fn get(&self, host: &str, path: &str) -> reqwest::Response {
-        reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .unwrap()
-            .get(format!("http://{}{path}", self.addr))
-            .header("host", host)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}; stderr: {}", self.log.lock().unwrap()))
-    }
+/// `GET path` on the server with `Host: host`.
+async fn get(server: &ServedProcess, host: &str, path: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(server.url(path))
+        .header("host", host)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}; stderr: {}", server.logs()))
 }
 
 const METADATA: &str = "/.well-known/oauth-authorization-server";
@@ -205,7 +69,7 @@ async fn tenant_account_and_serve_work_on_postgres_with_redis() {
     let Some(redis) = service_url("ATAUTH_TEST_REDIS_URL") else {
         return;
     };
-    let db = PgDatabase::create(&admin).await;
+    let db = PgDatabase::create(&admin, "atauth_cli").await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let database = ["--database", db.url.as_str()];
@@ -252,9 +116,9 @@ async fn tenant_account_and_serve_work_on_postgres_with_redis() {
     // Nothing was written to the data directory: the database is PostgreSQL.
     assert!(!data.join("atauth.db").exists());
 
-    let server = Server::start(&data, &["--redis", &redis], &[("ATAUTH_DATABASE", &db.url)]);
-    assert_eq!(server.get("coop-a.test", "/readyz").await.status(), 200);
-    let a = server.get("coop-a.test", METADATA).await;
+    let server = serve(&data, &["--redis", &redis], &[("ATAUTH_DATABASE", &db.url)]);
+    assert_eq!(get(&server, "coop-a.test", "/readyz").await.status(), 200);
+    let a = get(&server, "coop-a.test", METADATA).await;
     assert_eq!(a.status(), 200);
     let a: Value = a.json().await.unwrap();
     assert_eq!(a["issuer"], "https://coop-a.test");
@@ -274,8 +138,8 @@ async fn tenant_account_and_serve_work_on_postgres_with_redis() {
         &[],
         "",
     ));
-    assert_eq!(server.get("coop-b.test", METADATA).await.status(), 200);
-    let log = server.log.lock().unwrap().clone();
+    assert_eq!(get(&server, "coop-b.test", METADATA).await.status(), 200);
+    let log = server.logs();
     assert!(log.contains("replay cache: Redis"), "{log}");
     drop(server);
     db.drop_now().await;
@@ -344,12 +208,12 @@ async fn serve_with_an_unreachable_redis_starts_but_is_not_ready() {
         .unwrap()
         .port();
     let redis = format!("redis://:secretpw@127.0.0.1:{port}");
-    let server = Server::start(dir.path(), &[], &[("ATAUTH_REDIS", &redis)]);
-    assert_eq!(server.get("any.test", "/healthz").await.status(), 200);
-    let readyz = server.get("any.test", "/readyz").await;
+    let server = serve(dir.path(), &[], &[("ATAUTH_REDIS", &redis)]);
+    assert_eq!(get(&server, "any.test", "/healthz").await.status(), 200);
+    let readyz = get(&server, "any.test", "/readyz").await;
     assert_eq!(readyz.status(), 503);
     assert!(readyz.text().await.unwrap().contains("replay cache"));
-    let log = server.log.lock().unwrap().clone();
+    let log = server.logs();
     assert!(log.contains("Redis is not reachable"), "{log}");
     assert!(!log.contains("secretpw"), "{log}");
 }
