@@ -2,32 +2,19 @@
 //! account commands, and `serve` (plain and `--dev`). Every server started here is killed when
 //! its guard is dropped, also when the test panics.
 
+mod support;
+
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use support::ServedProcess;
 
-const BIN: &str = env!("CARGO_BIN_EXE_atauth");
-/// Longest wait for a started server to print its address.
-const START_DEADLINE: Duration = Duration::from_secs(60);
-
+/// `atauth --data-dir DATA <args>`, without the caller's `ATAUTH_*` environment (every flag
+/// has an `ATAUTH_*` twin that could switch modes).
 fn command(data: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--data-dir").arg(data).args(args);
-    // Do not let the caller's environment switch modes (every flag has an ATAUTH_* twin).
-    for var in [
-        "ATAUTH_DEV",
-        "ATAUTH_LISTEN",
-        "ATAUTH_DATA_DIR",
-        "ATAUTH_LOG_JSON",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
+    let data = data.to_str().expect("utf-8 temp dir");
+    support::command(&[&["--data-dir", data][..], args].concat(), &[])
 }
 
 /// Runs a command to completion with `stdin` as its standard input.
@@ -111,99 +98,10 @@ fn create_account(data: &Path, tenant: &str, handle: &str, extra: &[&str]) -> Ou
     run_with_stdin(data, &args, "a long enough password\n")
 }
 
-/// A running `atauth serve`, killed (by its PID, through the handle) when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    /// Standard output lines printed up to and including the "listening" line.
-    banner: Vec<String>,
-    /// Later standard output lines.
-    _more: Receiver<String>,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(data: &Path, args: &[&str]) -> Self {
-        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        let child = command(data, &all)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn atauth serve");
-        // Built at once so the child is killed even if the start-up below fails.
-        let mut server = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            banner: Vec::new(),
-            _more: mpsc::channel().1,
-            log: Arc::default(),
-        };
-        let mut err = server.child.stderr.take().unwrap();
-        let log = server.log.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                log.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let out = server.child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + START_DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = match rx.recv_timeout(left) {
-                Ok(line) => line,
-                Err(e) => panic!(
-                    "atauth serve printed no listening address ({e:?}); stdout so far: {:?}; \
-                     stderr: {}",
-                    server.banner,
-                    server.log.lock().unwrap()
-                ),
-            };
-            server.banner.push(line.clone());
-            if let Some(url) = line.strip_prefix("atauth listening on http://") {
-                server.addr = url.trim().parse().expect("listening address");
-                break;
-            }
-        }
-        server._more = rx;
-        server
-    }
-
-    async fn get(&self, host: &str, path: &str) -> reqwest::Response {
-        reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-            .get(format!("http://{}{path}", self.addr))
-            .header("host", host)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}; stderr: {}", self.log.lock().unwrap()))
-    }
+/// `atauth --data-dir DATA serve --listen 127.0.0.1:0 <args>`, killed when dropped.
+fn serve(data: &Path, args: &[&str]) -> ServedProcess {
+    let data = data.to_str().expect("utf-8 temp dir");
+    ServedProcess::start(&["--data-dir", data], args, &[])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,7 +313,7 @@ fn account_create_refuses_bad_input_with_a_clear_message() {
 async fn serve_prints_its_address_answers_health_checks_and_serves_new_tenants_without_restart() {
     let dir = tempfile::tempdir().unwrap();
     create_tenant(dir.path(), "https://coop-a.test", "Coop A");
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     assert_ne!(server.addr.port(), 0);
     assert!(server.addr.ip().is_loopback());
 
@@ -446,7 +344,7 @@ async fn serve_prints_its_address_answers_health_checks_and_serves_new_tenants_w
 #[tokio::test]
 async fn serve_dev_creates_the_demo_cooperative_and_prints_its_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--dev"]);
+    let server = serve(dir.path(), &["--dev"]);
     let banner = server.banner.join("\n");
     assert!(
         banner.contains("cooperative \"Demo Cooperative\" at http://127.0.0.1:2583"),
@@ -478,7 +376,7 @@ async fn serve_dev_creates_the_demo_cooperative_and_prints_its_credentials() {
     drop(server);
 
     // A second start reuses the demo cooperative and account.
-    let again = Server::start(dir.path(), &["--dev"]);
+    let again = serve(dir.path(), &["--dev"]);
     assert!(
         again
             .banner
@@ -553,7 +451,7 @@ async fn metadata_host() -> String {
 
 /// A pushed authorization request to the demo cooperative, with a DPoP proof (retried once
 /// with the nonce the server hands out).
-async fn demo_par(server: &Server, client_id: &str) -> (u16, Value) {
+async fn demo_par(server: &ServedProcess, client_id: &str) -> (u16, Value) {
     use atauth_protocol::jose::SigningKey;
     let key = SigningKey::generate("dpop".into()).unwrap();
     let mut jwk = key.public_jwk();
@@ -621,7 +519,7 @@ async fn serve_dev_resolve_maps_a_client_metadata_host() {
     let client_id = metadata_host().await;
 
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(
+    let server = serve(
         dir.path(),
         &["--dev", "--dev-resolve", "app.test=127.0.0.1"],
     );
@@ -631,7 +529,7 @@ async fn serve_dev_resolve_maps_a_client_metadata_host() {
     drop(server);
 
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--dev"]);
+    let server = serve(dir.path(), &["--dev"]);
     let (status, body) = demo_par(&server, &client_id).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "invalid_client_metadata", "{body}");

@@ -46,19 +46,6 @@ fn serve(data: &Path, args: &[&str], env: &[(&str, &str)]) -> ServedProcess {
     ServedProcess::start(&["--data-dir", data], args, env)
 }
 
-/// `GET path` on the server with `Host: host`.
-async fn get(server: &ServedProcess, host: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(server.url(path))
-        .header("host", host)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}; stderr: {}", server.logs()))
-}
-
 const METADATA: &str = "/.well-known/oauth-authorization-server";
 
 #[tokio::test]
@@ -117,8 +104,8 @@ async fn tenant_account_and_serve_work_on_postgres_with_redis() {
     assert!(!data.join("atauth.db").exists());
 
     let server = serve(&data, &["--redis", &redis], &[("ATAUTH_DATABASE", &db.url)]);
-    assert_eq!(get(&server, "coop-a.test", "/readyz").await.status(), 200);
-    let a = get(&server, "coop-a.test", METADATA).await;
+    assert_eq!(server.get("coop-a.test", "/readyz").await.status(), 200);
+    let a = server.get("coop-a.test", METADATA).await;
     assert_eq!(a.status(), 200);
     let a: Value = a.json().await.unwrap();
     assert_eq!(a["issuer"], "https://coop-a.test");
@@ -138,7 +125,7 @@ async fn tenant_account_and_serve_work_on_postgres_with_redis() {
         &[],
         "",
     ));
-    assert_eq!(get(&server, "coop-b.test", METADATA).await.status(), 200);
+    assert_eq!(server.get("coop-b.test", METADATA).await.status(), 200);
     let log = server.logs();
     assert!(log.contains("replay cache: Redis"), "{log}");
     drop(server);
@@ -209,8 +196,8 @@ async fn serve_with_an_unreachable_redis_starts_but_is_not_ready() {
         .port();
     let redis = format!("redis://:secretpw@127.0.0.1:{port}");
     let server = serve(dir.path(), &[], &[("ATAUTH_REDIS", &redis)]);
-    assert_eq!(get(&server, "any.test", "/healthz").await.status(), 200);
-    let readyz = get(&server, "any.test", "/readyz").await;
+    assert_eq!(server.get("any.test", "/healthz").await.status(), 200);
+    let readyz = server.get("any.test", "/readyz").await;
     assert_eq!(readyz.status(), 503);
     assert!(readyz.text().await.unwrap().contains("replay cache"));
     let log = server.logs();

@@ -75,6 +75,11 @@ pub struct ServedProcess {
     pub metrics_addr: Option<SocketAddr>,
     /// The admin API listener, when it runs (`--admin-listen` with an operator token).
     pub admin_addr: Option<SocketAddr>,
+    /// Standard output lines printed up to and including the "listening" line.
+    pub banner: Vec<String>,
+    /// Later standard output lines: kept readable, so a later `println!` never meets a closed
+    /// pipe.
+    _more: mpsc::Receiver<String>,
     pub log: Arc<Mutex<String>>,
 }
 
@@ -102,6 +107,8 @@ impl ServedProcess {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: None,
             admin_addr: None,
+            banner: Vec::new(),
+            _more: mpsc::channel().1,
             log: Arc::default(),
         };
         let mut err = server.child.stderr.take().expect("stderr");
@@ -131,8 +138,13 @@ impl ServedProcess {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = rx.recv_timeout(left).unwrap_or_else(|e| {
-                panic!("no listening address ({e:?}); stderr: {}", server.logs())
+                panic!(
+                    "no listening address ({e:?}); stdout so far: {:?}; stderr: {}",
+                    server.banner,
+                    server.logs()
+                )
             });
+            server.banner.push(line.clone());
             if let Some(url) = line.strip_prefix("atauth metrics on http://") {
                 let addr = url.trim().trim_end_matches("/metrics");
                 server.metrics_addr = Some(addr.parse().expect("metrics address"));
@@ -146,7 +158,22 @@ impl ServedProcess {
                 break;
             }
         }
+        server._more = rx;
         server
+    }
+
+    /// `GET path` with `Host: host`, redirects not followed.
+    pub async fn get(&self, host: &str, path: &str) -> reqwest::Response {
+        reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client")
+            .get(self.url(path))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}; stderr: {}", self.logs()))
     }
 
     /// Everything logged so far.
