@@ -206,6 +206,16 @@ pub struct Session {
     pub revoked_at: Option<i64>,
 }
 
+impl Session {
+    /// Whether the session is live at `now`: not revoked, not past its end, and its refresh token
+    /// not past its deadline. The one Rust definition; the stores' SQL predicate agrees with it.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none()
+            && self.expires_at.is_none_or(|end| end > now)
+            && self.refresh_expires_at > now
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Rotation {
     pub new_hash: String,
@@ -234,9 +244,7 @@ impl BoundRotation {
         session.client_id == self.client_id
             && session.dpop_jkt == self.dpop_jkt
             && session.client_key_thumbprint == self.client_key_thumbprint
-            && session.revoked_at.is_none()
-            && session.expires_at.is_none_or(|end| end > self.now)
-            && session.refresh_expires_at > self.now
+            && session.is_live(self.now)
     }
 
     /// The refresh deadline of `session` after this rotation.
