@@ -2,8 +2,9 @@
 //! [`TenantRepo`], which a backend hands out already bound to one tenant, so a handler cannot
 //! forget the tenant. Single-use artefacts are consumed by one atomic statement each.
 //!
-//! Two backends implement the traits with the same semantics: [`sqlite::SqliteStore`] (one
-//! file, the embedded default) and [`postgres::PostgresStore`] (shared by several instances).
+//! Two backends implement the traits with the same statements, written once (`sql`):
+//! [`sqlite::SqliteStore`] (one file, the embedded default) and [`postgres::PostgresStore`]
+//! (shared by several instances).
 //! [`open_database`] picks one from a URL or path. The hot replay markers (DPoP and client
 //! assertion `jti`s) go through a [`ReplayStore`]: the database, or Redis ([`replay`]).
 
@@ -16,8 +17,8 @@ mod replay_batch;
 mod rows;
 pub mod sealed;
 mod shared;
+mod sql;
 pub mod sqlite;
-mod stats;
 
 pub use model::*;
 pub use open::{open_database, open_database_with};

@@ -208,7 +208,8 @@ pub struct Session {
 
 impl Session {
     /// Whether the session is live at `now`: not revoked, not past its end, and its refresh token
-    /// not past its deadline. The one Rust definition; the stores' SQL predicate agrees with it.
+    /// not past its deadline. The definition: the SQL backends' form of it is one fragment
+    /// (`sql::live_session`), and `tests/liveness.rs` checks on every backend that they agree.
     pub fn is_live(&self, now: i64) -> bool {
         self.revoked_at.is_none()
             && self.expires_at.is_none_or(|end| end > now)

@@ -15,7 +15,7 @@
 //! caller refuses the request (fail closed).
 
 use crate::replay::{redis_key, RedisReplayStore};
-use crate::shared::map_err;
+use crate::sql::conn::{statement, Pools};
 use crate::{StoreError, StoreResult, TenantId};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -78,30 +78,27 @@ fn window_count(count: i64, window_ends_at: i64, now: i64) -> WindowCount {
 
 // --- database -------------------------------------------------------------------------------
 
-/// Counters in the database's `rate_limits` table.
+/// Counters in the database's `rate_limits` table. Every statement goes to the database's
+/// writer (one connection with SQLite), so a counter is read in the order it is written.
 #[derive(Clone)]
-pub enum DatabaseRateLimits {
-    Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
+pub struct DatabaseRateLimits {
+    pools: Pools,
+}
+
+impl DatabaseRateLimits {
+    pub(crate) fn new(pools: Pools) -> Self {
+        Self { pools }
+    }
 }
 
 impl std::fmt::Debug for DatabaseRateLimits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Sqlite(_) => "DatabaseRateLimits(sqlite)",
-            Self::Postgres(_) => "DatabaseRateLimits(postgres)",
-        })
+        write!(f, "DatabaseRateLimits({})", self.pools.dialect().name)
     }
 }
 
-// A new key is inserted with count 1; a live one is incremented; an expired one restarts.
-const HIT_SQLITE: &str = "INSERT INTO rate_limits (tenant_id, key, count, window_ends_at) \
-     VALUES (?, ?, 1, ?) ON CONFLICT (tenant_id, key) DO UPDATE SET \
-     count = CASE WHEN rate_limits.window_ends_at <= ? THEN 1 ELSE rate_limits.count + 1 END, \
-     window_ends_at = CASE WHEN rate_limits.window_ends_at <= ? \
-       THEN excluded.window_ends_at ELSE rate_limits.window_ends_at END \
-     RETURNING count, window_ends_at";
-const HIT_POSTGRES: &str = "INSERT INTO rate_limits (tenant_id, key, count, window_ends_at) \
+/// A new key is inserted with count 1; a live one is incremented; an expired one restarts.
+const HIT: &str = "INSERT INTO rate_limits (tenant_id, key, count, window_ends_at) \
      VALUES ($1, $2, 1, $3) ON CONFLICT (tenant_id, key) DO UPDATE SET \
      count = CASE WHEN rate_limits.window_ends_at <= $4 THEN 1 ELSE rate_limits.count + 1 END, \
      window_ends_at = CASE WHEN rate_limits.window_ends_at <= $4 \
@@ -118,27 +115,17 @@ impl RateLimitStore for DatabaseRateLimits {
         window_secs: i64,
         now: i64,
     ) -> StoreResult<WindowCount> {
-        let key = row_key(namespace, key);
         let ends = now.saturating_add(window_secs.max(1));
-        let (count, ends_at): (i64, i64) = match self {
-            Self::Sqlite(pool) => sqlx::query_as(HIT_SQLITE)
-                .bind(tenant_id)
-                .bind(&key)
-                .bind(ends)
-                .bind(now)
-                .bind(now)
-                .fetch_one(pool)
-                .await
-                .map_err(|e| map_err("count a rate-limited hit", e))?,
-            Self::Postgres(pool) => sqlx::query_as(HIT_POSTGRES)
-                .bind(tenant_id)
-                .bind(&key)
-                .bind(ends)
-                .bind(now)
-                .fetch_one(pool)
-                .await
-                .map_err(|e| map_err("count a rate-limited hit", e))?,
-        };
+        let upsert = statement(HIT)
+            .bind(tenant_id)
+            .bind(row_key(namespace, key))
+            .bind(ends)
+            .bind(now);
+        let (count, ends_at): (i64, i64) = self
+            .pools
+            .writer()
+            .fetch_one("count a rate-limited hit", upsert)
+            .await?;
         Ok(window_count(count, ends_at, now))
     }
 
@@ -149,74 +136,38 @@ impl RateLimitStore for DatabaseRateLimits {
         key: &str,
         now: i64,
     ) -> StoreResult<Option<WindowCount>> {
-        let key = row_key(namespace, key);
-        let row: Option<(i64, i64)> = match self {
-            Self::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT count, window_ends_at FROM rate_limits \
-                 WHERE tenant_id = ? AND key = ? AND window_ends_at > ?",
-                )
-                .bind(tenant_id)
-                .bind(&key)
-                .bind(now)
-                .fetch_optional(pool)
-                .await
-            }
-            Self::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT count, window_ends_at FROM rate_limits \
-                 WHERE tenant_id = $1 AND key = $2 AND window_ends_at > $3",
-                )
-                .bind(tenant_id)
-                .bind(&key)
-                .bind(now)
-                .fetch_optional(pool)
-                .await
-            }
-        }
-        .map_err(|e| map_err("read a rate-limit counter", e))?;
+        let select = statement(
+            "SELECT count, window_ends_at FROM rate_limits \
+             WHERE tenant_id = $1 AND key = $2 AND window_ends_at > $3",
+        )
+        .bind(tenant_id)
+        .bind(row_key(namespace, key))
+        .bind(now);
+        let row: Option<(i64, i64)> = self
+            .pools
+            .writer()
+            .fetch_optional("read a rate-limit counter", select)
+            .await?;
         Ok(row.map(|(count, ends_at)| window_count(count, ends_at, now)))
     }
 
     async fn clear(&self, tenant_id: TenantId, namespace: &str, key: &str) -> StoreResult<()> {
-        let key = row_key(namespace, key);
-        match self {
-            Self::Sqlite(pool) => {
-                sqlx::query("DELETE FROM rate_limits WHERE tenant_id = ? AND key = ?")
-                    .bind(tenant_id)
-                    .bind(&key)
-                    .execute(pool)
-                    .await
-                    .map(drop)
-            }
-            Self::Postgres(pool) => {
-                sqlx::query("DELETE FROM rate_limits WHERE tenant_id = $1 AND key = $2")
-                    .bind(tenant_id)
-                    .bind(&key)
-                    .execute(pool)
-                    .await
-                    .map(drop)
-            }
-        }
-        .map_err(|e| map_err("clear a rate-limit counter", e))
+        let delete = statement("DELETE FROM rate_limits WHERE tenant_id = $1 AND key = $2")
+            .bind(tenant_id)
+            .bind(row_key(namespace, key));
+        self.pools
+            .writer()
+            .execute("clear a rate-limit counter", delete)
+            .await?;
+        Ok(())
     }
 
     async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
-        let done = match self {
-            Self::Sqlite(pool) => sqlx::query("DELETE FROM rate_limits WHERE window_ends_at <= ?")
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected()),
-            Self::Postgres(pool) => {
-                sqlx::query("DELETE FROM rate_limits WHERE window_ends_at <= $1")
-                    .bind(now)
-                    .execute(pool)
-                    .await
-                    .map(|r| r.rows_affected())
-            }
-        };
-        done.map_err(|e| map_err("purge rate-limit counters", e))
+        let delete = statement("DELETE FROM rate_limits WHERE window_ends_at <= $1").bind(now);
+        self.pools
+            .writer()
+            .execute("purge rate-limit counters", delete)
+            .await
     }
 
     fn kind(&self) -> &'static str {

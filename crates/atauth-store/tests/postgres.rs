@@ -1,4 +1,4 @@
-//! PostgreSQL specifics: connecting, migrations, the statement timeout, disabled rows, and
+//! PostgreSQL specifics: connecting, migrations, the statement timeout, and
 //! recovery after the server went away.
 //!
 //! Tests needing the shared test server are skipped when `ATAUTH_TEST_POSTGRES_URL` is unset
@@ -185,46 +185,6 @@ async fn statement_timeout_is_set_on_pool_connections() {
     assert!(started.elapsed() < Duration::from_secs(3));
     // The pool is fine afterwards.
     store.ping().await.unwrap();
-}
-
-#[tokio::test]
-async fn disabled_tenants_and_accounts_are_skipped() {
-    let Some(admin) = postgres_url() else { return };
-    let db = PgTestDatabase::create(&admin).await;
-    let store = PostgresStore::connect(&db.url).await.unwrap();
-    let a = tenant(&store, "coop-a").await;
-    let repo = store.tenant_repo(&a);
-    account(&*repo, "x", "x.coop-a.example").await;
-    account(&*repo, "y", "y.coop-a.example").await;
-    repo.add_device_account("dev", "x", NOW).await.unwrap();
-    repo.add_device_account("dev", "y", NOW).await.unwrap();
-
-    sqlx::query("UPDATE accounts SET disabled = TRUE WHERE id = 'y'")
-        .execute(store.pool())
-        .await
-        .unwrap();
-    let listed = repo.device_accounts("dev").await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].0.id, "x");
-    assert!(repo.account_by_id("y").await.unwrap().unwrap().disabled);
-
-    sqlx::query("UPDATE tenants SET disabled = TRUE")
-        .execute(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(store.tenant_by_host("coop-a.example").await.unwrap(), None);
-    assert_eq!(
-        store
-            .tenant_by_issuer("https://coop-a.example")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store.tenant_by_handle("x.coop-a.example").await.unwrap(),
-        None
-    );
-    assert!(store.list_tenants().await.unwrap()[0].disabled);
 }
 
 #[tokio::test]

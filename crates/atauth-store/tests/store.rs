@@ -846,6 +846,40 @@ async fn consent() {
 }
 
 #[tokio::test]
+async fn disabled_tenants_and_accounts_are_skipped() {
+    for b in backends().await {
+        let store = &*b.store;
+        let a = tenant(store, "coop-a").await;
+        let repo = store.tenant_repo(&a);
+        account(&*repo, "x", "x.coop-a.example").await;
+        account(&*repo, "y", "y.coop-a.example").await;
+        repo.add_device_account("dev", "x", NOW).await.unwrap();
+        repo.add_device_account("dev", "y", NOW).await.unwrap();
+
+        repo.set_account_disabled("y", true).await.unwrap();
+        let listed = repo.device_accounts("dev").await.unwrap();
+        assert_eq!(listed.len(), 1, "{}", b.name);
+        assert_eq!(listed[0].0.id, "x");
+        assert!(repo.account_by_id("y").await.unwrap().unwrap().disabled);
+
+        store.set_tenant_disabled(a.id, true).await.unwrap();
+        assert_eq!(store.tenant_by_host("coop-a.example").await.unwrap(), None);
+        assert_eq!(
+            store
+                .tenant_by_issuer("https://coop-a.example")
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store.tenant_by_handle("x.coop-a.example").await.unwrap(),
+            None
+        );
+        assert!(store.list_tenants().await.unwrap()[0].disabled);
+    }
+}
+
+#[tokio::test]
 async fn device_accounts() {
     for b in backends().await {
         let (_, ra, _, rb) = two_tenants(&*b.store).await;

@@ -1,32 +1,33 @@
-//! The tenant-bound repository of the PostgreSQL backend. Every statement carries `tenant_id`.
-//! The statements mirror the SQLite backend's one for one (see `crate::sqlite`).
+//! The tenant-bound repository of the SQL backends. Every statement carries `tenant_id`, and is
+//! written once for both backends (see [`super::conn`]); writes go to [`Pools::writer`].
 
+use super::conn::{statement, Arg, Pools, Row, Statement};
+use super::live_session;
 use crate::rows::{
-    AccountRow, DeviceAccountRow, RequestRow, SessionRow, SigningKeyRow, ACCOUNT_COLUMNS,
-    REQUEST_COLUMNS, SESSION_COLUMNS, SIGNING_KEY_COLUMNS,
+    AccountRow, AdminTokenRow, DeviceAccountRow, RequestRow, SessionRow, SigningKeyRow,
+    ACCOUNT_COLUMNS, ADMIN_TOKEN_COLUMNS, REQUEST_COLUMNS, SESSION_COLUMNS, SIGNING_KEY_COLUMNS,
 };
-use crate::rows::{AdminTokenRow, ADMIN_TOKEN_COLUMNS};
 use crate::sealed::{AtRest, Kind};
-use crate::shared::map_err;
 use crate::{
-    Account, Approval, AuthRequestRecord, CodeConsumption, NewAccount, NewAuthRequest, NewSession,
-    NewSigningKey, Rotation, Session, SigningKeyRecord, StoreResult, TenantId, TenantRepo,
+    Account, AdminToken, Approval, AuthRequestRecord, BoundRotation, CodeConsumption, NewAccount,
+    NewAdminToken, NewAuthRequest, NewSession, NewSigningKey, ReplayMarker, Rotation, Session,
+    SessionFilter, SigningKeyRecord, StoreResult, TenantId, TenantRepo,
 };
-use crate::{AdminToken, NewAdminToken, SessionFilter};
 use async_trait::async_trait;
-use sqlx::postgres::PgPool;
+use std::collections::HashSet;
+use std::fmt::Write;
 
-pub(super) struct PostgresTenantRepo {
-    pool: PgPool,
+pub(crate) struct SqlTenantRepo {
+    pools: Pools,
     tenant_id: TenantId,
     /// Signing keys and secrets are sealed with it (see `crate::sealed`).
     at_rest: AtRest,
 }
 
-impl PostgresTenantRepo {
-    pub(super) fn new(pool: PgPool, tenant_id: TenantId, at_rest: AtRest) -> Self {
+impl SqlTenantRepo {
+    pub(crate) fn new(pools: Pools, tenant_id: TenantId, at_rest: AtRest) -> Self {
         Self {
-            pool,
+            pools,
             tenant_id,
             at_rest,
         }
@@ -37,59 +38,159 @@ impl PostgresTenantRepo {
         op: &'static str,
         condition: &'static str,
     ) -> StoreResult<Vec<SigningKeyRecord>> {
+        let order = self.pools.dialect().insertion_order;
         let sql = format!(
             "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys WHERE tenant_id = $1 {condition} \
-             ORDER BY created_at DESC, seq DESC"
+             ORDER BY created_at DESC, {order} DESC"
         );
-        let rows: Vec<SigningKeyRow> = sqlx::query_as(&sql)
-            .bind(self.tenant_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| map_err(op, e))?;
+        let rows: Vec<SigningKeyRow> = self
+            .pools
+            .reader()
+            .fetch_all(op, statement(sql).bind(self.tenant_id))
+            .await?;
         rows.into_iter()
             .map(|r| r.open(&self.at_rest, self.tenant_id))
             .collect()
     }
 
+    /// The row of this tenant's `table` whose `column` is `value`, as `T`.
+    async fn find<R: Row + Into<T>, T>(
+        &self,
+        op: &'static str,
+        columns: &str,
+        table: &str,
+        column: &str,
+        value: &str,
+    ) -> StoreResult<Option<T>> {
+        let sql = format!("SELECT {columns} FROM {table} WHERE tenant_id = $1 AND {column} = $2");
+        let select = statement(sql).bind(self.tenant_id).bind(value);
+        let row: Option<R> = self.pools.reader().fetch_optional(op, select).await?;
+        Ok(row.map(Into::into))
+    }
+
     async fn account_where(
         &self,
         op: &'static str,
-        column: &'static str,
+        column: &str,
         value: &str,
     ) -> StoreResult<Option<Account>> {
-        let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND {column} = $2"
-        );
-        let row: Option<AccountRow> = sqlx::query_as(&sql)
-            .bind(self.tenant_id)
-            .bind(value)
-            .fetch_optional(&self.pool)
+        self.find::<AccountRow, _>(op, ACCOUNT_COLUMNS, "accounts", column, value)
             .await
-            .map_err(|e| map_err(op, e))?;
-        Ok(row.map(Into::into))
     }
 
     async fn session_where(
         &self,
         op: &'static str,
-        column: &'static str,
+        column: &str,
         value: &str,
     ) -> StoreResult<Option<Session>> {
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE tenant_id = $1 AND {column} = $2"
-        );
-        let row: Option<SessionRow> = sqlx::query_as(&sql)
-            .bind(self.tenant_id)
-            .bind(value)
-            .fetch_optional(&self.pool)
+        self.find::<SessionRow, _>(op, SESSION_COLUMNS, "sessions", column, value)
             .await
-            .map_err(|e| map_err(op, e))?;
+    }
+
+    /// Sets `column` of account `id` to `value`.
+    async fn update_account(
+        &self,
+        op: &'static str,
+        column: &'static str,
+        id: &str,
+        value: impl Into<Arg<'_>>,
+    ) -> StoreResult<Option<Account>> {
+        let sql = format!(
+            "UPDATE accounts SET {column} = $1 WHERE tenant_id = $2 AND id = $3 \
+             RETURNING {ACCOUNT_COLUMNS}"
+        );
+        let row: Option<AccountRow> = self
+            .pools
+            .writer()
+            .fetch_optional(op, statement(sql).bind(value).bind(self.tenant_id).bind(id))
+            .await?;
         Ok(row.map(Into::into))
+    }
+
+    /// Revokes (keeping an earlier revocation time) the sessions whose `column` is `value`.
+    async fn revoke_sessions_where(
+        &self,
+        op: &'static str,
+        column: &'static str,
+        value: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) \
+             WHERE tenant_id = $2 AND {column} = $3"
+        );
+        let update = statement(sql).bind(now).bind(self.tenant_id).bind(value);
+        self.pools.writer().execute(op, update).await?;
+        Ok(())
+    }
+
+    /// The statement of [`TenantRepo::rotate_refresh_bound`]: the conditions of
+    /// [`BoundRotation::matches`] and [`BoundRotation::refresh_deadline`], in SQL. Arguments:
+    /// `$1` new hash, `$2` now, `$3` inactivity deadline, `$4` tenant, `$5` old hash, `$6`
+    /// client, `$7` DPoP key, `$8` client key.
+    fn rotate_refresh_bound_sql(&self) -> String {
+        let dialect = self.pools.dialect();
+        let least = dialect.least;
+        let set = format!(
+            "previous_refresh_hash = refresh_hash, refresh_hash = $1, rotated_at = $2, \
+             refresh_expires_at = CASE WHEN CAST($3 AS BIGINT) IS NULL THEN refresh_expires_at \
+             WHEN expires_at IS NULL THEN $3 ELSE {least}(expires_at, $3) END"
+        );
+        let live = live_session("$2");
+        if dialect.rotation_finds_target_first {
+            // The row is found by its refresh token alone (the unique index) in a CTE, which
+            // also reads the session's binding (client, DPoP key, client key: never changed
+            // after creation). With the binding compared on the table itself, PostgreSQL's
+            // generic plan of the prepared statement may pick the (tenant, client) index and
+            // scan every session of a popular client. The conditions that can change (token,
+            // liveness) are checked on the row the UPDATE locks, so a concurrent rotation or
+            // revocation wins.
+            format!(
+                "WITH target AS MATERIALIZED (SELECT tenant_id AS target_tenant, \
+                 id AS target_id, client_id AS target_client, dpop_jkt AS target_jkt, \
+                 client_key_thumbprint AS target_client_key \
+                 FROM sessions WHERE tenant_id = $4 AND refresh_hash = $5) \
+                 UPDATE sessions SET {set} \
+                 FROM target WHERE tenant_id = target_tenant AND id = target_id \
+                 AND target_client = $6 AND target_jkt = $7 \
+                 AND target_client_key IS NOT DISTINCT FROM $8 \
+                 AND refresh_hash = $5 AND {live} \
+                 RETURNING {SESSION_COLUMNS}"
+            )
+        } else {
+            format!(
+                "UPDATE sessions SET {set} \
+                 WHERE tenant_id = $4 AND refresh_hash = $5 \
+                 AND client_id = $6 AND dpop_jkt = $7 \
+                 AND client_key_thumbprint IS NOT DISTINCT FROM $8 AND {live} \
+                 RETURNING {SESSION_COLUMNS}"
+            )
+        }
     }
 }
 
+/// `INSERT INTO signing_keys` of a key already sealed for storage (`AtRest::seal`).
+fn insert_signing_key<'a>(
+    tenant_id: TenantId,
+    kid: &'a str,
+    sealed_pkcs8: Vec<u8>,
+    now: i64,
+    activates_at: i64,
+) -> Statement<'a> {
+    statement(
+        "INSERT INTO signing_keys (tenant_id, kid, pkcs8, created_at, activates_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(tenant_id)
+    .bind(kid)
+    .bind(sealed_pkcs8)
+    .bind(now)
+    .bind(activates_at)
+}
+
 #[async_trait]
-impl TenantRepo for PostgresTenantRepo {
+impl TenantRepo for SqlTenantRepo {
     fn tenant_id(&self) -> TenantId {
         self.tenant_id
     }
@@ -100,23 +201,19 @@ impl TenantRepo for PostgresTenantRepo {
         let candidate = self
             .at_rest
             .seal(Kind::Secret, self.tenant_id, name, candidate)?;
-        sqlx::query(
+        let insert = statement(
             "INSERT INTO tenant_secrets (tenant_id, name, value) VALUES ($1, $2, $3) \
              ON CONFLICT (tenant_id, name) DO NOTHING",
         )
         .bind(self.tenant_id)
         .bind(name)
-        .bind(&candidate)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("store secret", e))?;
-        let (value,): (Vec<u8>,) =
-            sqlx::query_as("SELECT value FROM tenant_secrets WHERE tenant_id = $1 AND name = $2")
+        .bind(candidate);
+        self.pools.writer().execute("store secret", insert).await?;
+        let select =
+            statement("SELECT value FROM tenant_secrets WHERE tenant_id = $1 AND name = $2")
                 .bind(self.tenant_id)
-                .bind(name)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| map_err("read secret", e))?;
+                .bind(name);
+        let (value,): (Vec<u8>,) = self.pools.reader().fetch_one("read secret", select).await?;
         self.at_rest.open(Kind::Secret, self.tenant_id, name, value)
     }
 
@@ -124,17 +221,11 @@ impl TenantRepo for PostgresTenantRepo {
         let pkcs8 = self
             .at_rest
             .seal(Kind::SigningKey, self.tenant_id, &key.kid, &key.pkcs8)?;
-        sqlx::query(
-            "INSERT INTO signing_keys (tenant_id, kid, pkcs8, created_at, activates_at) \
-             VALUES ($1, $2, $3, $4, $4)",
-        )
-        .bind(self.tenant_id)
-        .bind(&key.kid)
-        .bind(&pkcs8)
-        .bind(key.now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("add signing key", e))?;
+        let insert = insert_signing_key(self.tenant_id, &key.kid, pkcs8, key.now, key.now);
+        self.pools
+            .writer()
+            .execute("add signing key", insert)
+            .await?;
         Ok(())
     }
 
@@ -154,46 +245,33 @@ impl TenantRepo for PostgresTenantRepo {
         activates_at: i64,
         predecessors_retire_at: i64,
     ) -> StoreResult<()> {
-        let op = "rotate signing key";
         let pkcs8 = self
             .at_rest
             .seal(Kind::SigningKey, self.tenant_id, &key.kid, &key.pkcs8)?;
-        let mut tx = self.pool.begin().await.map_err(|e| map_err(op, e))?;
-        sqlx::query(
+        let schedule = statement(
             "UPDATE signing_keys SET retires_at = $1 \
              WHERE tenant_id = $2 AND retired_at IS NULL AND retires_at IS NULL",
         )
         .bind(predecessors_retire_at)
-        .bind(self.tenant_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map_err(op, e))?;
-        sqlx::query(
-            "INSERT INTO signing_keys (tenant_id, kid, pkcs8, created_at, activates_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(self.tenant_id)
-        .bind(&key.kid)
-        .bind(&pkcs8)
-        .bind(key.now)
-        .bind(activates_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map_err(op, e))?;
-        tx.commit().await.map_err(|e| map_err(op, e))
+        .bind(self.tenant_id);
+        let insert = insert_signing_key(self.tenant_id, &key.kid, pkcs8, key.now, activates_at);
+        self.pools
+            .writer()
+            .execute_in_transaction("rotate signing key", &[schedule, insert])
+            .await
     }
 
     async fn retire_signing_keys(&self, now: i64) -> StoreResult<u64> {
-        let done = sqlx::query(
+        let update = statement(
             "UPDATE signing_keys SET retired_at = retires_at \
              WHERE tenant_id = $1 AND retired_at IS NULL AND retires_at <= $2",
         )
         .bind(self.tenant_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("retire signing keys", e))?;
-        Ok(done.rows_affected())
+        .bind(now);
+        self.pools
+            .writer()
+            .execute("retire signing keys", update)
+            .await
     }
 
     // --- accounts
@@ -204,17 +282,19 @@ impl TenantRepo for PostgresTenantRepo {
              (tenant_id, id, did, handle, email, password_hash, created_at, disabled) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE) RETURNING {ACCOUNT_COLUMNS}"
         );
-        let row: AccountRow = sqlx::query_as(&sql)
+        let insert = statement(sql)
             .bind(self.tenant_id)
             .bind(&account.id)
             .bind(&account.did)
             .bind(account.handle.to_lowercase())
             .bind(account.email.as_deref().map(str::to_lowercase))
             .bind(&account.password_hash)
-            .bind(account.now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| map_err("create account", e))?;
+            .bind(account.now);
+        let row: AccountRow = self
+            .pools
+            .writer()
+            .fetch_one("create account", insert)
+            .await?;
         Ok(row.into())
     }
 
@@ -237,30 +317,23 @@ impl TenantRepo for PostgresTenantRepo {
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
+        let byte_order = self.pools.dialect().byte_order;
         let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 ORDER BY created_at, id COLLATE \"C\""
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 \
+             ORDER BY created_at, id {byte_order}"
         );
-        let rows: Vec<AccountRow> = sqlx::query_as(&sql)
-            .bind(self.tenant_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| map_err("list accounts", e))?;
+        let select = statement(sql).bind(self.tenant_id);
+        let rows: Vec<AccountRow> = self
+            .pools
+            .reader()
+            .fetch_all("list accounts", select)
+            .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn set_account_disabled(&self, id: &str, disabled: bool) -> StoreResult<Option<Account>> {
-        let sql = format!(
-            "UPDATE accounts SET disabled = $1 WHERE tenant_id = $2 AND id = $3 \
-             RETURNING {ACCOUNT_COLUMNS}"
-        );
-        let row: Option<AccountRow> = sqlx::query_as(&sql)
-            .bind(disabled)
-            .bind(self.tenant_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
+        self.update_account("disable account", "disabled", id, disabled)
             .await
-            .map_err(|e| map_err("disable account", e))?;
-        Ok(row.map(Into::into))
     }
 
     async fn set_account_password_hash(
@@ -268,33 +341,12 @@ impl TenantRepo for PostgresTenantRepo {
         id: &str,
         password_hash: &str,
     ) -> StoreResult<Option<Account>> {
-        let sql = format!(
-            "UPDATE accounts SET password_hash = $1 WHERE tenant_id = $2 AND id = $3 \
-             RETURNING {ACCOUNT_COLUMNS}"
-        );
-        let row: Option<AccountRow> = sqlx::query_as(&sql)
-            .bind(password_hash)
-            .bind(self.tenant_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
+        self.update_account("set account password", "password_hash", id, password_hash)
             .await
-            .map_err(|e| map_err("set account password", e))?;
-        Ok(row.map(Into::into))
     }
 
     async fn set_account_did(&self, id: &str, did: &str) -> StoreResult<Option<Account>> {
-        let sql = format!(
-            "UPDATE accounts SET did = $1 WHERE tenant_id = $2 AND id = $3 \
-             RETURNING {ACCOUNT_COLUMNS}"
-        );
-        let row: Option<AccountRow> = sqlx::query_as(&sql)
-            .bind(did)
-            .bind(self.tenant_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_err("set account DID", e))?;
-        Ok(row.map(Into::into))
+        self.update_account("set account DID", "did", id, did).await
     }
 
     // --- admin tokens
@@ -304,15 +356,17 @@ impl TenantRepo for PostgresTenantRepo {
             "INSERT INTO admin_tokens (tenant_id, id, token_hash, label, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING {ADMIN_TOKEN_COLUMNS}"
         );
-        let row: AdminTokenRow = sqlx::query_as(&sql)
+        let insert = statement(sql)
             .bind(self.tenant_id)
             .bind(&token.id)
             .bind(&token.token_hash)
             .bind(&token.label)
-            .bind(token.now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| map_err("create admin token", e))?;
+            .bind(token.now);
+        let row: AdminTokenRow = self
+            .pools
+            .writer()
+            .fetch_one("create admin token", insert)
+            .await?;
         Ok(row.into())
     }
 
@@ -321,22 +375,25 @@ impl TenantRepo for PostgresTenantRepo {
             "SELECT {ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE tenant_id = $1 \
              ORDER BY created_at, id"
         );
-        let rows: Vec<AdminTokenRow> = sqlx::query_as(&sql)
-            .bind(self.tenant_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| map_err("list admin tokens", e))?;
+        let select = statement(sql).bind(self.tenant_id);
+        let rows: Vec<AdminTokenRow> = self
+            .pools
+            .reader()
+            .fetch_all("list admin tokens", select)
+            .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn delete_admin_token(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM admin_tokens WHERE tenant_id = $1 AND id = $2")
+        let delete = statement("DELETE FROM admin_tokens WHERE tenant_id = $1 AND id = $2")
             .bind(self.tenant_id)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| map_err("delete admin token", e))?;
-        Ok(done.rows_affected() > 0)
+            .bind(id);
+        let deleted = self
+            .pools
+            .writer()
+            .execute("delete admin token", delete)
+            .await?;
+        Ok(deleted > 0)
     }
 
     // --- single-use markers
@@ -350,7 +407,7 @@ impl TenantRepo for PostgresTenantRepo {
     ) -> StoreResult<bool> {
         // New key: inserted. Known but expired key: taken over (counts as first use). Known and
         // live key: the conditional update does nothing, so no row changes.
-        let done = sqlx::query(
+        let upsert = statement(
             "INSERT INTO replay (tenant_id, namespace, key, expires_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, namespace, key) DO UPDATE SET expires_at = excluded.expires_at \
              WHERE replay.expires_at <= $5",
@@ -359,16 +416,18 @@ impl TenantRepo for PostgresTenantRepo {
         .bind(namespace)
         .bind(key)
         .bind(expires_at)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("record single-use marker", e))?;
-        Ok(done.rows_affected() == 1)
+        .bind(now);
+        let changed = self
+            .pools
+            .writer()
+            .execute("record single-use marker", upsert)
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn record_once_batch(
         &self,
-        markers: &[crate::ReplayMarker],
+        markers: &[ReplayMarker],
         now: i64,
     ) -> StoreResult<Vec<bool>> {
         if markers.is_empty() {
@@ -376,27 +435,39 @@ impl TenantRepo for PostgresTenantRepo {
         }
         // As `record_once`, for many rows: the rows inserted or taken over (expired) are
         // exactly the ones RETURNING gives back.
-        let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "INSERT INTO replay (tenant_id, namespace, key, expires_at) ",
-        );
-        query.push_values(markers, |mut row, m| {
-            row.push_bind(self.tenant_id)
-                .push_bind(&m.namespace)
-                .push_bind(&m.key)
-                .push_bind(m.expires_at);
-        });
-        query.push(
+        let mut sql =
+            String::from("INSERT INTO replay (tenant_id, namespace, key, expires_at) VALUES ");
+        for i in 0..markers.len() {
+            let first = 4 * i + 1;
+            let separator = if i == 0 { "" } else { ", " };
+            let _ = write!(
+                sql,
+                "{separator}(${first}, ${}, ${}, ${})",
+                first + 1,
+                first + 2,
+                first + 3
+            );
+        }
+        let _ = write!(
+            sql,
             " ON CONFLICT (tenant_id, namespace, key) DO UPDATE SET expires_at = excluded.expires_at \
-             WHERE replay.expires_at <= ",
+             WHERE replay.expires_at <= ${} RETURNING namespace, key",
+            4 * markers.len() + 1
         );
-        query.push_bind(now);
-        query.push(" RETURNING namespace, key");
-        let recorded: Vec<(String, String)> = query
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| map_err("record single-use markers", e))?;
-        let recorded: std::collections::HashSet<(&str, &str)> = recorded
+        let mut upsert = statement(sql);
+        for m in markers {
+            upsert = upsert
+                .bind(self.tenant_id)
+                .bind(&m.namespace)
+                .bind(&m.key)
+                .bind(m.expires_at);
+        }
+        let recorded: Vec<(String, String)> = self
+            .pools
+            .writer()
+            .fetch_all("record single-use markers", upsert.bind(now))
+            .await?;
+        let recorded: HashSet<(&str, &str)> = recorded
             .iter()
             .map(|(namespace, key)| (namespace.as_str(), key.as_str()))
             .collect();
@@ -409,7 +480,7 @@ impl TenantRepo for PostgresTenantRepo {
     // --- authorization requests and codes
 
     async fn insert_request(&self, request: NewAuthRequest) -> StoreResult<()> {
-        sqlx::query(
+        let insert = statement(
             "INSERT INTO auth_requests \
              (tenant_id, id, client_id, request_json, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -419,23 +490,14 @@ impl TenantRepo for PostgresTenantRepo {
         .bind(&request.client_id)
         .bind(&request.request_json)
         .bind(request.expires_at)
-        .bind(request.now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("store request", e))?;
+        .bind(request.now);
+        self.pools.writer().execute("store request", insert).await?;
         Ok(())
     }
 
     async fn request_by_id(&self, id: &str) -> StoreResult<Option<AuthRequestRecord>> {
-        let sql =
-            format!("SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE tenant_id = $1 AND id = $2");
-        let row: Option<RequestRow> = sqlx::query_as(&sql)
-            .bind(self.tenant_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
+        self.find::<RequestRow, _>("find request", REQUEST_COLUMNS, "auth_requests", "id", id)
             .await
-            .map_err(|e| map_err("find request", e))?;
-        Ok(row.map(Into::into))
     }
 
     async fn bind_request_device(
@@ -445,10 +507,10 @@ impl TenantRepo for PostgresTenantRepo {
         new_expires_at: i64,
     ) -> StoreResult<Option<String>> {
         // SET expressions see the row as it was before the update: the expiry moves only if the
-        // row was unbound or bound to this very device. A racing update waits for the winner's
-        // and is then evaluated against the winner's row version (READ COMMITTED), so every
-        // caller gets the winning device back.
-        let row: Option<(Option<String>,)> = sqlx::query_as(
+        // row was unbound or bound to this very device. In PostgreSQL a racing update waits for
+        // the winner's and is then evaluated against the winner's row version (READ
+        // COMMITTED), so every caller gets the winning device back.
+        let update = statement(
             "UPDATE auth_requests SET device_id = COALESCE(device_id, $1), \
              expires_at = CASE WHEN device_id IS NULL OR device_id = $1 THEN $2 \
              ELSE expires_at END \
@@ -457,15 +519,17 @@ impl TenantRepo for PostgresTenantRepo {
         .bind(device_id)
         .bind(new_expires_at)
         .bind(self.tenant_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| map_err("bind request to device", e))?;
+        .bind(id);
+        let row: Option<(Option<String>,)> = self
+            .pools
+            .writer()
+            .fetch_optional("bind request to device", update)
+            .await?;
         Ok(row.and_then(|(bound,)| bound))
     }
 
     async fn approve_request(&self, id: &str, approval: Approval) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let update = statement(
             "UPDATE auth_requests SET account_id = $1, granted_scope = $2, code_hash = $3, \
              code_expires_at = $4, approved_at = $5 \
              WHERE tenant_id = $6 AND id = $7 AND code_hash IS NULL",
@@ -476,20 +540,23 @@ impl TenantRepo for PostgresTenantRepo {
         .bind(approval.code_expires_at)
         .bind(approval.now)
         .bind(self.tenant_id)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("approve request", e))?;
-        Ok(done.rows_affected() == 1)
+        .bind(id);
+        let changed = self
+            .pools
+            .writer()
+            .execute("approve request", update)
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn delete_request(&self, id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM auth_requests WHERE tenant_id = $1 AND id = $2")
+        let delete = statement("DELETE FROM auth_requests WHERE tenant_id = $1 AND id = $2")
             .bind(self.tenant_id)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| map_err("delete request", e))?;
+            .bind(id);
+        self.pools
+            .writer()
+            .execute("delete request", delete)
+            .await?;
         Ok(())
     }
 
@@ -499,27 +566,29 @@ impl TenantRepo for PostgresTenantRepo {
              WHERE tenant_id = $2 AND code_hash = $3 AND code_used_at IS NULL \
              RETURNING {REQUEST_COLUMNS}"
         );
-        let consumed: Option<RequestRow> = sqlx::query_as(&sql)
+        let update = statement(sql)
             .bind(now)
             .bind(self.tenant_id)
-            .bind(code_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_err("consume code", e))?;
+            .bind(code_hash);
+        let consumed: Option<RequestRow> = self
+            .pools
+            .writer()
+            .fetch_optional("consume code", update)
+            .await?;
         if let Some(row) = consumed {
             return Ok(CodeConsumption::Consumed(row.into()));
         }
-        let sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE tenant_id = $1 AND code_hash = $2"
-        );
-        let used: Option<RequestRow> = sqlx::query_as(&sql)
-            .bind(self.tenant_id)
-            .bind(code_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_err("find code", e))?;
+        let used = self
+            .find::<RequestRow, AuthRequestRecord>(
+                "find code",
+                REQUEST_COLUMNS,
+                "auth_requests",
+                "code_hash",
+                code_hash,
+            )
+            .await?;
         Ok(match used {
-            Some(row) => CodeConsumption::Reused(row.into()),
+            Some(request) => CodeConsumption::Reused(request),
             None => CodeConsumption::Unknown,
         })
     }
@@ -531,9 +600,10 @@ impl TenantRepo for PostgresTenantRepo {
             "INSERT INTO sessions (tenant_id, id, account_id, did, client_id, request_id, \
              dpop_jkt, scope, client_key_thumbprint, refresh_hash, expires_at, \
              refresh_expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {SESSION_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             RETURNING {SESSION_COLUMNS}"
         );
-        let row: SessionRow = sqlx::query_as(&sql)
+        let insert = statement(sql)
             .bind(self.tenant_id)
             .bind(&session.id)
             .bind(&session.account_id)
@@ -546,10 +616,12 @@ impl TenantRepo for PostgresTenantRepo {
             .bind(&session.refresh_hash)
             .bind(session.expires_at)
             .bind(session.refresh_expires_at)
-            .bind(session.now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| map_err("create session", e))?;
+            .bind(session.now);
+        let row: SessionRow = self
+            .pools
+            .writer()
+            .fetch_one("create session", insert)
+            .await?;
         Ok(row.into())
     }
 
@@ -568,46 +640,26 @@ impl TenantRepo for PostgresTenantRepo {
              WHERE tenant_id = $4 AND refresh_hash = $5 AND revoked_at IS NULL \
              RETURNING {SESSION_COLUMNS}"
         );
-        let row: Option<SessionRow> = sqlx::query_as(&sql)
+        let update = statement(sql)
             .bind(&rotation.new_hash)
             .bind(rotation.now)
             .bind(rotation.refresh_expires_at)
             .bind(self.tenant_id)
-            .bind(old_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_err("rotate refresh token", e))?;
+            .bind(old_hash);
+        let row: Option<SessionRow> = self
+            .pools
+            .writer()
+            .fetch_optional("rotate refresh token", update)
+            .await?;
         Ok(row.map(Into::into))
     }
 
     async fn rotate_refresh_bound(
         &self,
         old_hash: &str,
-        rotation: &crate::BoundRotation,
+        rotation: &BoundRotation,
     ) -> StoreResult<Option<Session>> {
-        // The conditions of `BoundRotation::matches` and `refresh_deadline`, in SQL. The row is
-        // found by its refresh token alone (the unique index) in a CTE, which also reads the
-        // session's binding (client, DPoP key, client key: never changed after creation). With
-        // the binding compared on the table itself, the generic plan of the prepared statement
-        // may pick the (tenant, client) index and scan every session of a popular client. The
-        // conditions that can change (token, revocation, deadlines) are checked on the row the
-        // UPDATE locks, so a concurrent rotation or revocation wins.
-        let sql = format!(
-            "WITH target AS MATERIALIZED (SELECT tenant_id AS target_tenant, id AS target_id, \
-             client_id AS target_client, dpop_jkt AS target_jkt, \
-             client_key_thumbprint AS target_client_key \
-             FROM sessions WHERE tenant_id = $4 AND refresh_hash = $5) \
-             UPDATE sessions SET previous_refresh_hash = refresh_hash, refresh_hash = $1, \
-             rotated_at = $2, refresh_expires_at = CASE WHEN $3::BIGINT IS NULL THEN refresh_expires_at \
-             WHEN expires_at IS NULL THEN $3 ELSE LEAST(expires_at, $3) END \
-             FROM target WHERE tenant_id = target_tenant AND id = target_id \
-             AND target_client = $6 AND target_jkt = $7 \
-             AND target_client_key IS NOT DISTINCT FROM $8 \
-             AND refresh_hash = $5 AND revoked_at IS NULL \
-             AND refresh_expires_at > $2 AND (expires_at IS NULL OR expires_at > $2) \
-             RETURNING {SESSION_COLUMNS}"
-        );
-        let row: Option<SessionRow> = sqlx::query_as(&sql)
+        let update = statement(self.rotate_refresh_bound_sql())
             .bind(&rotation.new_hash)
             .bind(rotation.now)
             .bind(rotation.inactivity_deadline)
@@ -615,10 +667,12 @@ impl TenantRepo for PostgresTenantRepo {
             .bind(old_hash)
             .bind(&rotation.client_id)
             .bind(&rotation.dpop_jkt)
-            .bind(&rotation.client_key_thumbprint)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_err("rotate refresh token", e))?;
+            .bind(&rotation.client_key_thumbprint);
+        let row: Option<SessionRow> = self
+            .pools
+            .writer()
+            .fetch_optional("rotate refresh token", update)
+            .await?;
         Ok(row.map(Into::into))
     }
 
@@ -637,48 +691,32 @@ impl TenantRepo for PostgresTenantRepo {
     }
 
     async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) \
-             WHERE tenant_id = $2 AND id = $3",
-        )
-        .bind(now)
-        .bind(self.tenant_id)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("revoke session", e))?;
-        Ok(())
+        self.revoke_sessions_where("revoke session", "id", id, now)
+            .await
     }
 
     async fn revoke_sessions_of_request(&self, request_id: &str, now: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) \
-             WHERE tenant_id = $2 AND request_id = $3",
-        )
-        .bind(now)
-        .bind(self.tenant_id)
-        .bind(request_id)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("revoke sessions of request", e))?;
-        Ok(())
+        self.revoke_sessions_where("revoke sessions of request", "request_id", request_id, now)
+            .await
     }
 
     async fn list_sessions(&self, filter: &SessionFilter, limit: u32) -> StoreResult<Vec<Session>> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE tenant_id = $1 \
-             AND ($2::TEXT IS NULL OR account_id = $2) \
-             AND ($3::TEXT IS NULL OR client_id = $3) \
+             AND (CAST($2 AS TEXT) IS NULL OR account_id = $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR client_id = $3) \
              ORDER BY created_at DESC, id LIMIT $4"
         );
-        let rows: Vec<SessionRow> = sqlx::query_as(&sql)
+        let select = statement(sql)
             .bind(self.tenant_id)
-            .bind(filter.account_id.as_deref())
-            .bind(filter.client_id.as_deref())
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| map_err("list sessions", e))?;
+            .bind(&filter.account_id)
+            .bind(&filter.client_id)
+            .bind(i64::from(limit));
+        let rows: Vec<SessionRow> = self
+            .pools
+            .reader()
+            .fetch_all("list sessions", select)
+            .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -686,20 +724,17 @@ impl TenantRepo for PostgresTenantRepo {
         if filter.account_id.is_none() && filter.client_id.is_none() {
             return Ok(0);
         }
-        let done = sqlx::query(
+        let update = statement(
             "UPDATE sessions SET revoked_at = $1 \
              WHERE tenant_id = $2 AND revoked_at IS NULL \
-             AND ($3::TEXT IS NULL OR account_id = $3) \
-             AND ($4::TEXT IS NULL OR client_id = $4)",
+             AND (CAST($3 AS TEXT) IS NULL OR account_id = $3) \
+             AND (CAST($4 AS TEXT) IS NULL OR client_id = $4)",
         )
         .bind(now)
         .bind(self.tenant_id)
-        .bind(filter.account_id.as_deref())
-        .bind(filter.client_id.as_deref())
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("revoke sessions", e))?;
-        Ok(done.rows_affected())
+        .bind(&filter.account_id)
+        .bind(&filter.client_id);
+        self.pools.writer().execute("revoke sessions", update).await
     }
 
     // --- consent and device sign-ins
@@ -711,7 +746,7 @@ impl TenantRepo for PostgresTenantRepo {
         scope: &str,
         now: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let upsert = statement(
             "INSERT INTO consents (tenant_id, account_id, client_id, scope, updated_at) \
              VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (tenant_id, account_id, client_id) \
@@ -721,23 +756,26 @@ impl TenantRepo for PostgresTenantRepo {
         .bind(account_id)
         .bind(client_id)
         .bind(scope)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("remember consent", e))?;
+        .bind(now);
+        self.pools
+            .writer()
+            .execute("remember consent", upsert)
+            .await?;
         Ok(())
     }
 
     async fn consent(&self, account_id: &str, client_id: &str) -> StoreResult<Option<String>> {
-        let row: Option<(String,)> = sqlx::query_as(
+        let select = statement(
             "SELECT scope FROM consents WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3",
         )
         .bind(self.tenant_id)
         .bind(account_id)
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| map_err("find consent", e))?;
+        .bind(client_id);
+        let row: Option<(String,)> = self
+            .pools
+            .reader()
+            .fetch_optional("find consent", select)
+            .await?;
         Ok(row.map(|(scope,)| scope))
     }
 
@@ -747,7 +785,7 @@ impl TenantRepo for PostgresTenantRepo {
         account_id: &str,
         now: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let upsert = statement(
             "INSERT INTO device_accounts (tenant_id, device_id, account_id, signed_in_at) \
              VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, device_id, account_id) \
@@ -756,27 +794,30 @@ impl TenantRepo for PostgresTenantRepo {
         .bind(self.tenant_id)
         .bind(device_id)
         .bind(account_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map_err("remember device sign-in", e))?;
+        .bind(now);
+        self.pools
+            .writer()
+            .execute("remember device sign-in", upsert)
+            .await?;
         Ok(())
     }
 
     async fn device_accounts(&self, device_id: &str) -> StoreResult<Vec<(Account, i64)>> {
-        let rows: Vec<DeviceAccountRow> = sqlx::query_as(
+        let order = self.pools.dialect().insertion_order;
+        let sql = format!(
             "SELECT a.id, a.did, a.handle, a.email, a.password_hash, a.created_at, a.disabled, \
              d.signed_in_at \
              FROM device_accounts d \
              JOIN accounts a ON a.tenant_id = d.tenant_id AND a.id = d.account_id \
              WHERE d.tenant_id = $1 AND d.device_id = $2 AND NOT a.disabled \
-             ORDER BY d.signed_in_at DESC, d.seq DESC",
-        )
-        .bind(self.tenant_id)
-        .bind(device_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| map_err("list device accounts", e))?;
+             ORDER BY d.signed_in_at DESC, d.{order} DESC"
+        );
+        let select = statement(sql).bind(self.tenant_id).bind(device_id);
+        let rows: Vec<DeviceAccountRow> = self
+            .pools
+            .reader()
+            .fetch_all("list device accounts", select)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| (r.account.into(), r.signed_in_at))
