@@ -20,5 +20,6 @@ pub mod permission;
 pub mod pkce;
 pub mod request;
 pub mod scope;
+pub mod token_request;
 
 pub use error::{ErrorCode, OAuthError};

@@ -1,6 +1,7 @@
 //! Resolving and authenticating clients: loopback clients are synthesised, discoverable ones are
 //! fetched through the SSRF-safe fetcher and validated by the protocol core.
 
+use crate::error::ApiError;
 use crate::tenant::TenantContext;
 use atauth_fetch::SafeFetcher;
 use atauth_protocol::client::{self, ClientIdKind, ClientMetadata, ClientPolicy};
@@ -82,31 +83,30 @@ impl ClientRegistry {
         client: &ClientMetadata,
         params: &Params,
         now: i64,
-    ) -> Result<ClientAuth, OAuthError> {
+    ) -> Result<ClientAuth, ApiError> {
         let assertion_type = params.get("client_assertion_type");
         let assertion = params.get("client_assertion");
         if params.contains("client_secret") {
-            return Err(OAuthError::invalid_client(
-                "Client secrets are not supported",
-            ));
+            return Err(OAuthError::invalid_client("Client secrets are not supported").into());
         }
         if !client.is_confidential() {
             if assertion.is_some() || assertion_type.is_some() {
                 return Err(OAuthError::invalid_client(
                     "This client is registered as public (token_endpoint_auth_method none) and must not send a client assertion",
-                ));
+                ).into());
             }
             return Ok(ClientAuth::Public);
         }
         let (Some(assertion_type), Some(assertion)) = (assertion_type, assertion) else {
             return Err(OAuthError::invalid_request(
                 "This client must authenticate with private_key_jwt (client_assertion and client_assertion_type)",
-            ));
+            ).into());
         };
         if assertion_type != CLIENT_ASSERTION_TYPE {
             return Err(OAuthError::invalid_client(format!(
                 "Unsupported client_assertion_type; expected {CLIENT_ASSERTION_TYPE}"
-            )));
+            ))
+            .into());
         }
         let keys = self.client_keys(client).await?;
         let verified = client_auth::verify_client_assertion(
@@ -127,12 +127,12 @@ impl ClientRegistry {
                 verified.jti_expires_at,
                 now,
             )
-            .await
-            .map_err(|e| crate::error::store_error(&e))?;
+            .await?;
         if !first_use {
             return Err(OAuthError::invalid_client(
                 "Client assertion was already used (jti replay)",
-            ));
+            )
+            .into());
         }
         Ok(ClientAuth::PrivateKeyJwt {
             key_thumbprint: verified.key_thumbprint,

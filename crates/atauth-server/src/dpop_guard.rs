@@ -1,5 +1,6 @@
 //! DPoP checks at the authorization server: proof, nonce, then `jti` replay, in that order.
 
+use crate::error::ApiError;
 use crate::tenant::TenantContext;
 use atauth_protocol::constants::DPOP_JTI_TTL_SECS;
 use atauth_protocol::dpop::{self, ProofContext, VerifiedProof};
@@ -32,7 +33,7 @@ pub async fn require_proof(
     headers: &HeaderMap,
     path: &str,
     now: i64,
-) -> Result<VerifiedProof, OAuthError> {
+) -> Result<VerifiedProof, ApiError> {
     let proof = dpop_header(headers)?
         .ok_or_else(|| OAuthError::invalid_dpop_proof("DPoP proof required"))?;
     verify_proof(tenant, proof, "POST", &tenant.url(path), None, now).await
@@ -46,7 +47,7 @@ pub async fn verify_proof(
     url: &str,
     access_token: Option<&str>,
     now: i64,
-) -> Result<VerifiedProof, OAuthError> {
+) -> Result<VerifiedProof, ApiError> {
     let verified = dpop::verify_proof(
         proof,
         &ProofContext {
@@ -64,22 +65,21 @@ pub async fn check_nonce_and_replay(
     tenant: &TenantContext,
     verified: &VerifiedProof,
     now: i64,
-) -> Result<(), OAuthError> {
+) -> Result<(), ApiError> {
     match &verified.nonce {
         Some(nonce) if tenant.nonces.is_valid(nonce, now) => {}
-        _ => return Err(OAuthError::use_dpop_nonce()),
+        _ => return Err(OAuthError::use_dpop_nonce().into()),
     }
     let key = format!("{}:{}", verified.jkt, verified.jti);
     // Fail closed: an unreachable replay cache refuses the request (503), never lets it pass.
     let first_use = tenant
         .replay
         .record_once(DPOP_JTI_NAMESPACE, &key, now + DPOP_JTI_TTL_SECS, now)
-        .await
-        .map_err(|e| crate::error::store_error(&e))?;
+        .await?;
     if !first_use {
-        return Err(OAuthError::invalid_dpop_proof(
-            "DPoP proof was already used (jti replay)",
-        ));
+        return Err(
+            OAuthError::invalid_dpop_proof("DPoP proof was already used (jti replay)").into(),
+        );
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ mod identity;
 mod oauth;
 mod password;
 mod routes;
+mod session_rules;
 mod stored_request;
 mod tokens;
 mod ui;

@@ -252,7 +252,7 @@ impl FromRequestParts<AppState> for CurrentTenant {
         match state.inner.tenants.by_host(&host).await {
             Ok(Some(ctx)) => Ok(CurrentTenant(ctx)),
             Ok(None) => Err(unknown_host().into_response()),
-            Err(err) => Err(crate::error::store_unavailable(&err).into_response()),
+            Err(err) => Err(crate::error::ApiError::from(err).into_response()),
         }
     }
 }

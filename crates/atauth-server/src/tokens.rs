@@ -68,16 +68,6 @@ pub fn is_refresh_token_shape(token: &str) -> bool {
     token.starts_with(REFRESH_PREFIX) && token.len() <= 128
 }
 
-/// Whether `session` still honours an access token issued at `iat`: the session is neither
-/// revoked nor over, and no refresh has replaced the token since (checklist 102: after a
-/// refresh the previous access token is refused). A refresh retried within the grace window
-/// mints tokens at or after `rotated_at`, so those stay valid.
-pub fn session_honours_access_token(session: &Session, iat: i64, now: i64) -> bool {
-    session.revoked_at.is_none()
-        && session.expires_at.is_none_or(|end| end > now)
-        && session.rotated_at.is_none_or(|rotated| iat >= rotated)
-}
-
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,

@@ -30,13 +30,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = AdminError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| AdminError::Invalid("the request body could not be read".into()))?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| AdminError::Invalid(format!("invalid JSON body: {e}")))
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// A JSON request body that may be left out: an empty body is `T::default()`.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        parse_json(&bytes).map(OptionalJsonBody)
+    }
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Answer<Bytes> {
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|_| AdminError::Invalid("the request body could not be read".into()))
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Answer<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| AdminError::Invalid(format!("invalid JSON body: {e}")))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -275,7 +297,7 @@ async fn scoped_tenant(state: &AdminState, caller: AdminCaller, host: &str) -> A
     match (caller, found) {
         (AdminCaller::Operator, found) => found,
         (AdminCaller::Tenant(_), Ok(tenant)) if caller.may_manage(&tenant) => Ok(tenant),
-        (AdminCaller::Tenant(_), Err(AdminError::Unavailable)) => Err(AdminError::Unavailable),
+        (AdminCaller::Tenant(_), Err(unavailable @ AdminError::Unavailable(_))) => Err(unavailable),
         (AdminCaller::Tenant(_), _) => Err(AdminError::Forbidden),
     }
 }
@@ -681,16 +703,9 @@ pub async fn rotate_keys(
     State(state): State<AdminState>,
     caller: AdminCaller,
     Path(tenant): Path<String>,
-    body: Bytes,
+    OptionalJsonBody(body): OptionalJsonBody<RotateKeys>,
 ) -> Answer<Response> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
-    // The body is optional here.
-    let body: RotateKeys = if body.is_empty() {
-        RotateKeys::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AdminError::Invalid(format!("invalid JSON body: {e}")))?
-    };
     let delay = body
         .activation_delay_secs
         .unwrap_or(DEFAULT_ACTIVATION_DELAY_SECS);

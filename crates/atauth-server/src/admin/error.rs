@@ -1,6 +1,8 @@
 //! Errors of the admin service and how the admin API answers them: JSON
 //! `{error, error_description}` with a status, like the OAuth endpoints.
 
+use crate::error::{as_status, log_store_failure};
+use atauth_protocol::ErrorCode;
 use atauth_store::StoreError;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -22,8 +24,9 @@ pub enum AdminError {
     NotFound(&'static str),
     /// Clashes with existing data, e.g. a taken handle (409 `conflict`).
     Conflict(String),
-    /// The database cannot be reached (503 `temporarily_unavailable`).
-    Unavailable,
+    /// The database cannot be reached (503 `temporarily_unavailable`); the detail is logged
+    /// when answered, never shown.
+    Unavailable(String),
     /// An unexpected failure (500 `server_error`); the detail is logged, not answered.
     Internal(String),
 }
@@ -35,7 +38,7 @@ impl std::fmt::Display for AdminError {
             Self::Unauthenticated => f.write_str("a valid admin token is required"),
             Self::Forbidden => f.write_str("this admin token has no power over this resource"),
             Self::NotFound(what) => write!(f, "no such {what}"),
-            Self::Unavailable => f.write_str("the database is temporarily unavailable"),
+            Self::Unavailable(_) => f.write_str("the database is temporarily unavailable"),
             Self::Internal(m) => write!(f, "internal error: {m}"),
         }
     }
@@ -48,10 +51,7 @@ impl From<StoreError> for AdminError {
         match e {
             // The store's conflict messages name the field, never a value.
             conflict @ StoreError::Conflict(_) => Self::Conflict(conflict.to_string()),
-            StoreError::Unavailable(detail) => {
-                tracing::error!(%detail, "admin: storage unavailable");
-                Self::Unavailable
-            }
+            StoreError::Unavailable(detail) => Self::Unavailable(detail),
         }
     }
 }
@@ -66,26 +66,34 @@ pub struct ErrorBody {
 }
 
 impl AdminError {
+    /// The status and error code: the OAuth status table ([`as_status`]) for the codes the
+    /// admin API shares with the OAuth endpoints, plus its own two (404, 409).
     fn status_and_code(&self) -> (StatusCode, &'static str) {
-        match self {
-            Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "invalid_token"),
-            Self::Forbidden => (StatusCode::FORBIDDEN, "insufficient_scope"),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
-        }
+        let code = match self {
+            Self::Invalid(_) => ErrorCode::InvalidRequest,
+            Self::Unauthenticated => ErrorCode::InvalidToken,
+            Self::Forbidden => ErrorCode::InsufficientScope,
+            Self::Unavailable(_) => ErrorCode::TemporarilyUnavailable,
+            Self::Internal(_) => ErrorCode::ServerError,
+            Self::NotFound(_) => return (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict(_) => return (StatusCode::CONFLICT, "conflict"),
+        };
+        (as_status(code), code.as_str())
     }
 }
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, error) = self.status_and_code();
+        // The one place an admin failure's detail is logged: where it is answered.
         let error_description = match &self {
             Self::Internal(detail) => {
                 tracing::error!(%detail, "admin: internal error");
                 "internal error".to_string()
+            }
+            Self::Unavailable(detail) => {
+                log_store_failure(&StoreError::Unavailable(detail.clone()));
+                self.to_string()
             }
             other => other.to_string(),
         };

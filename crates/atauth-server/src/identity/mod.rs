@@ -1,6 +1,6 @@
 //! Hosted identities: did:web documents and handle resolution, routed by the handle's host.
 
-use crate::error::store_unavailable;
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tenant::request_host;
 use atauth_protocol::identity;
@@ -26,7 +26,7 @@ fn not_found() -> Response {
 async fn account_for_host(
     state: &AppState,
     parts: &Parts,
-) -> Result<Option<(Tenant, Account)>, Response> {
+) -> Result<Option<(Tenant, Account)>, ApiError> {
     let Some(host) = request_host(parts, state.inner.config.trusted_host_header.as_deref()) else {
         return Ok(None);
     };
@@ -43,42 +43,40 @@ async fn account_for_host(
 async fn lookup_handle(
     state: &AppState,
     handle: &str,
-) -> Result<Option<(Tenant, Account)>, Response> {
+) -> Result<Option<(Tenant, Account)>, ApiError> {
     let handle = handle.to_ascii_lowercase();
     if !identity::is_valid_handle(&handle) {
         return Ok(None);
     }
     let store = state.store();
-    let tenant = match store.tenant_by_handle(&handle).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return Ok(None),
-        Err(e) => return Err(store_unavailable(&e)),
+    let Some(tenant) = store.tenant_by_handle(&handle).await? else {
+        return Ok(None);
     };
-    match store.tenant_repo(&tenant).account_by_handle(&handle).await {
-        Ok(Some(account)) if !account.disabled => Ok(Some((tenant, account))),
-        Ok(_) => Ok(None),
-        Err(e) => Err(store_unavailable(&e)),
-    }
+    let account = store
+        .tenant_repo(&tenant)
+        .account_by_handle(&handle)
+        .await?;
+    Ok(account
+        .filter(|account| !account.disabled)
+        .map(|account| (tenant, account)))
 }
 
 /// `GET /.well-known/did.json` on a handle host: the DID document of a hosted did:web account.
 pub async fn did_document(
     State(state): State<AppState>,
     request: axum::extract::Request,
-) -> Response {
+) -> Result<Response, ApiError> {
     let (parts, _) = request.into_parts();
-    let (tenant, account) = match account_for_host(&state, &parts).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return not_found(),
-        Err(response) => return response,
+    let Some((tenant, account)) = account_for_host(&state, &parts).await? else {
+        return Ok(not_found());
     };
     // Only the handle's hosted did:web is ours to serve; an external DID (did:plc, or a
     // did:web hosted elsewhere) is not.
     let hosted = crate::accounts::hosted_did(&tenant, &account.handle).ok();
     if hosted.as_deref() != Some(account.did.as_str()) {
-        return not_found();
+        return Ok(not_found());
     }
-    Json(json!({
+    Ok(Json(json!({
         "@context": ["https://www.w3.org/ns/did/v1"],
         "id": account.did,
         "alsoKnownAs": [format!("at://{}", account.handle)],
@@ -88,24 +86,23 @@ pub async fn did_document(
             "serviceEndpoint": tenant.resource_server,
         }],
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `GET /.well-known/atproto-did` on a handle host (atproto handle resolution over HTTPS).
 pub async fn atproto_did(
     State(state): State<AppState>,
     request: axum::extract::Request,
-) -> Response {
+) -> Result<Response, ApiError> {
     let (parts, _) = request.into_parts();
-    match account_for_host(&state, &parts).await {
-        Ok(Some((_, account))) => (
+    Ok(match account_for_host(&state, &parts).await? {
+        Some((_, account)) => (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             account.did,
         )
             .into_response(),
-        Ok(None) => not_found(),
-        Err(response) => response,
-    }
+        None => not_found(),
+    })
 }
 
 fn xrpc_error(status: StatusCode, error: &str, message: &str) -> Response {
@@ -113,26 +110,32 @@ fn xrpc_error(status: StatusCode, error: &str, message: &str) -> Response {
 }
 
 /// XRPC `com.atproto.identity.resolveHandle`.
-pub async fn resolve_handle(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub async fn resolve_handle(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let params = Params::parse(query.unwrap_or_default().as_bytes()).unwrap_or_default();
     let Some(handle) = params.get("handle") else {
-        return xrpc_error(
+        return Ok(xrpc_error(
             StatusCode::BAD_REQUEST,
             "InvalidRequest",
             "Missing handle parameter",
-        );
+        ));
     };
     let handle = handle.trim_start_matches('@');
     if !identity::is_valid_handle(handle) {
-        return xrpc_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Invalid handle");
+        return Ok(xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Invalid handle",
+        ));
     }
-    match lookup_handle(&state, handle).await {
-        Ok(Some((_, account))) => Json(json!({ "did": account.did })).into_response(),
-        Ok(None) => xrpc_error(
+    Ok(match lookup_handle(&state, handle).await? {
+        Some((_, account)) => Json(json!({ "did": account.did })).into_response(),
+        None => xrpc_error(
             StatusCode::BAD_REQUEST,
             "HandleNotFound",
             "Unable to resolve handle",
         ),
-        Err(response) => response,
-    }
+    })
 }

@@ -7,29 +7,51 @@ pub mod revoke;
 pub mod token;
 
 use crate::error::ApiError;
+use crate::state::AppState;
+use crate::tenant::TenantContext;
 use atauth_protocol::params::Params;
 use atauth_protocol::OAuthError;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{header, HeaderMap, StatusCode};
 
-/// A request body, or why it could not be read (too large: 413), answered as a JSON error
-/// like every other failure of these endpoints.
-pub type Body = Result<Bytes, BytesRejection>;
+/// The parameters of a form body (or, like the reference server, a JSON body). A missing or
+/// other content type is 415 `invalid_request`; an unreadable or oversized body keeps its
+/// status (413 for more than the body limit) with an `invalid_request` JSON body; duplicated
+/// or malformed parameters are 400 `invalid_request`.
+pub struct BodyParams(pub Params);
 
-/// Reads request parameters from a form body (or, like the reference server, a JSON body).
-/// A missing or other content type is 415 `invalid_request`; an unreadable or oversized body
-/// keeps its status (413 for more than the body limit) with an `invalid_request` JSON body.
-pub fn body_params(headers: &HeaderMap, body: &Body) -> Result<Params, Response> {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
-            let err = OAuthError::invalid_request(rejection.body_text());
-            return Err(crate::error::json_error(rejection.status(), &err));
-        }
-    };
-    let content_type = headers
+impl<S: Send + Sync> FromRequest<S> for BodyParams {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = media_type(request.headers());
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                ApiError::Body(
+                    rejection.status(),
+                    OAuthError::invalid_request(rejection.body_text()),
+                )
+            })?;
+        let params = match content_type.as_deref() {
+            Some("application/x-www-form-urlencoded") => Params::parse(&body),
+            Some("application/json") => Params::from_json(&body),
+            _ => return Err(ApiError::Body(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                OAuthError::invalid_request(
+                    "Content-Type must be application/x-www-form-urlencoded (or application/json)",
+                ),
+            )),
+        };
+        Ok(Self(params?))
+    }
+}
+
+/// The media type of `Content-Type`, lower case, without parameters.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {
@@ -38,21 +60,7 @@ pub fn body_params(headers: &HeaderMap, body: &Body) -> Result<Params, Response>
                 .unwrap_or("")
                 .trim()
                 .to_ascii_lowercase()
-        });
-    let parsed = match content_type.as_deref() {
-        Some("application/x-www-form-urlencoded") => Params::parse(body),
-        Some("application/json") => Params::from_json(body),
-        _ => {
-            let err = OAuthError::invalid_request(
-                "Content-Type must be application/x-www-form-urlencoded (or application/json)",
-            );
-            return Err(crate::error::json_error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                &err,
-            ));
-        }
-    };
-    parsed.map_err(|e| ApiError(e).into_response())
+        })
 }
 
 /// What a DPoP-bound client request establishes before anything else: a valid proof with a
@@ -65,13 +73,13 @@ pub struct DpopClient {
 }
 
 pub async fn dpop_client(
-    state: &crate::state::AppState,
-    tenant: &crate::tenant::TenantContext,
+    state: &AppState,
+    tenant: &TenantContext,
     headers: &HeaderMap,
     params: &Params,
     path: &str,
     now: i64,
-) -> Result<DpopClient, OAuthError> {
+) -> Result<DpopClient, ApiError> {
     let proof = crate::dpop_guard::require_proof(tenant, headers, path, now).await?;
     let client_id = params
         .get("client_id")
@@ -83,7 +91,8 @@ pub async fn dpop_client(
     if auth.key_thumbprint() == Some(proof.jkt.as_str()) {
         return Err(OAuthError::invalid_request(
             "The DPoP proof must not be signed with the client authentication key",
-        ));
+        )
+        .into());
     }
     Ok(DpopClient {
         proof,

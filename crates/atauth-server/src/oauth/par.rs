@@ -1,7 +1,7 @@
 //! Pushed authorization requests (RFC 9126), mandatory in the atproto profile.
 
 use crate::error::ApiError;
-use crate::oauth::{body_params, dpop_client, no_store_json, DpopClient};
+use crate::oauth::{dpop_client, no_store_json, BodyParams, DpopClient};
 use crate::state::AppState;
 use crate::stored_request::StoredRequest;
 use crate::tenant::CurrentTenant;
@@ -11,7 +11,7 @@ use atauth_protocol::request;
 use atauth_protocol::OAuthError;
 use atauth_store::NewAuthRequest;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:req-";
@@ -21,31 +21,15 @@ pub async fn push(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     headers: HeaderMap,
-    body: crate::oauth::Body,
-) -> Response {
-    let params = match body_params(&headers, &body) {
-        Ok(p) => p,
-        Err(response) => return response,
-    };
-    match handle(&state, &tenant, &headers, &params).await {
-        Ok(response) => response,
-        Err(e) => ApiError(e).into_response(),
-    }
-}
-
-async fn handle(
-    state: &AppState,
-    tenant: &crate::tenant::TenantContext,
-    headers: &HeaderMap,
-    params: &atauth_protocol::params::Params,
-) -> Result<Response, OAuthError> {
+    BodyParams(params): BodyParams,
+) -> Result<Response, ApiError> {
     let now = state.now();
     let DpopClient {
         proof,
         client,
         auth,
-    } = dpop_client(state, tenant, headers, params, "/oauth/par", now).await?;
-    let request = request::validate_par(params, &client, &proof.jkt)?;
+    } = dpop_client(&state, &tenant, &headers, &params, "/oauth/par", now).await?;
+    let request = request::validate_par(&params, &client, &proof.jkt)?;
     // Every `include:` must resolve (reference-provider.md 3.3 step 4, checklist 49).
     let permission_sets = state
         .permission_sets
@@ -64,12 +48,12 @@ async fn handle(
             now + PKCE_CHALLENGE_REUSE_WINDOW_SECS,
             now,
         )
-        .await
-        .map_err(|e| crate::error::store_error(&e))?;
+        .await?;
     if !first_use {
         return Err(OAuthError::invalid_request(
             "This code_challenge was already used; generate a new PKCE verifier for every request",
-        ));
+        )
+        .into());
     }
 
     let id = random::hex_id(state.inner.rng.as_ref(), 16);
@@ -90,14 +74,12 @@ async fn handle(
             expires_at: now + PAR_LIFETIME_SECS,
             now,
         })
-        .await
-        .map_err(|e| crate::error::store_error(&e))?;
+        .await?;
     let body = serde_json::json!({
         "request_uri": format!("{REQUEST_URI_PREFIX}{id}"),
         "expires_in": PAR_LIFETIME_SECS,
     });
-    let response = no_store_json(StatusCode::CREATED, body);
-    Ok(response)
+    Ok(no_store_json(StatusCode::CREATED, body))
 }
 
 /// The request id inside a `request_uri` we issued, if it has our shape.

@@ -1,47 +1,30 @@
 //! Token revocation (RFC 7009). Revoking either token of a session ends the whole session.
 
 use crate::dpop_guard;
-use crate::error::{store_error, ApiError};
-use crate::oauth::{body_params, no_store_json};
+use crate::error::ApiError;
+use crate::oauth::{no_store_json, BodyParams};
 use crate::state::AppState;
-use crate::tenant::{CurrentTenant, TenantContext};
+use crate::tenant::CurrentTenant;
 use crate::tokens;
 use atauth_protocol::access_token;
-use atauth_protocol::params::Params;
 use atauth_protocol::random::hash_secret;
 use atauth_protocol::OAuthError;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::HeaderMap;
 
 pub async fn revoke(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     headers: HeaderMap,
-    body: crate::oauth::Body,
-) -> Response {
-    let params = match body_params(&headers, &body) {
-        Ok(p) => p,
-        Err(response) => return response,
-    };
-    match handle(&state, &tenant, &headers, &params).await {
-        Ok(()) => no_store_json(http::StatusCode::OK, serde_json::json!({})),
-        Err(e) => ApiError(e).into_response(),
-    }
-}
-
-async fn handle(
-    state: &AppState,
-    tenant: &TenantContext,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<(), OAuthError> {
+    BodyParams(params): BodyParams,
+) -> Result<Response, ApiError> {
     let now = state.now();
     // DPoP is optional at revocation (RFC 7009 predates it), but a proof that is sent must be
     // valid and carry a current nonce.
-    if let Some(proof) = dpop_guard::dpop_header(headers)? {
+    if let Some(proof) = dpop_guard::dpop_header(&headers)? {
         dpop_guard::verify_proof(
-            tenant,
+            &tenant,
             proof,
             "POST",
             &tenant.url("/oauth/revoke"),
@@ -59,22 +42,15 @@ async fn handle(
     state
         .inner
         .clients
-        .authenticate(tenant, &client, params, now)
+        .authenticate(&tenant, &client, &params, now)
         .await?;
 
     let session_id = if tokens::is_refresh_token_shape(token) {
         let hash = hash_secret(token);
         let repo = &tenant.repo;
-        match repo
-            .session_by_refresh(&hash)
-            .await
-            .map_err(|e| store_error(&e))?
-        {
+        match repo.session_by_refresh(&hash).await? {
             Some(s) => Some(s),
-            None => repo
-                .session_by_previous_refresh(&hash)
-                .await
-                .map_err(|e| store_error(&e))?,
+            None => repo.session_by_previous_refresh(&hash).await?,
         }
         .filter(|s| s.client_id == client.client_id)
         .map(|s| s.id)
@@ -86,11 +62,7 @@ async fn handle(
     };
     // RFC 7009 section 2.2: an unknown or foreign token still gets 200.
     if let Some(id) = session_id {
-        tenant
-            .repo
-            .revoke_session(&id, now)
-            .await
-            .map_err(|e| store_error(&e))?;
+        tenant.repo.revoke_session(&id, now).await?;
     }
-    Ok(())
+    Ok(no_store_json(http::StatusCode::OK, serde_json::json!({})))
 }

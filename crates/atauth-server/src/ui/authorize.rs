@@ -4,11 +4,13 @@
 //! the forms post to `/oauth/authorize/{sign-in,select,consent}`. Every POST carries a CSRF
 //! token bound to the device cookie, and every step re-checks the request against its device.
 
+use super::form::{expired_form, MemberForm};
 use super::pages::{
     self, check_form_origin, csrf_token, device_id, message, render, set_device_cookie,
 };
 use super::redirect;
-use crate::error::store_error;
+use super::throttle::ThrottleKeys;
+use crate::error::log_store_failure;
 use crate::oauth::par::request_id;
 use crate::state::AppState;
 use crate::stored_request::StoredRequest;
@@ -21,18 +23,19 @@ use atauth_protocol::constants::{
 use atauth_protocol::params::Params;
 use atauth_protocol::permission::{expand_scope, PermissionSet};
 use atauth_protocol::random::{self, hash_secret};
-use atauth_protocol::request::{AuthorizationRequest, Prompt};
+use atauth_protocol::request::AuthorizationRequest;
 use atauth_protocol::scope::{self, ScopeSet};
 use atauth_protocol::{ErrorCode, OAuthError};
 use atauth_store::{Account, Approval, AuthRequestRecord};
 use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
 use axum::response::Response;
-use bytes::Bytes;
 use consent_view::{accept_languages, ConsentView};
 use http::{HeaderMap, StatusCode};
+use prompt::FirstStep;
 use std::net::SocketAddr;
 
 mod consent_view;
+mod prompt;
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -119,11 +122,13 @@ async fn load_pending(
     let Some(id) = request_id(request_uri) else {
         return Err(unknown());
     };
-    let record = match tenant.repo.request_by_id(id).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return Err(unknown()),
-        Err(e) => return Err(unavailable(tenant, &e)),
-    };
+    let unavailable_page = |e| unavailable(tenant, &e);
+    let record = tenant
+        .repo
+        .request_by_id(id)
+        .await
+        .map_err(unavailable_page)?
+        .ok_or_else(unknown)?;
     let Some(StoredRequest {
         request,
         permission_sets,
@@ -152,23 +157,20 @@ async fn load_pending(
         ));
     }
     let extended = (now + AUTHORIZATION_INACTIVITY_SECS).max(record.expires_at);
-    match tenant
+    let bound = tenant
         .repo
         .bind_request_device(id, &device_id, extended)
         .await
-    {
-        Ok(Some(bound)) if bound == device_id => {}
-        Ok(Some(_)) => {
-            return Err(redirect::error_to_client(
-                tenant,
-                &request,
-                ErrorCode::AccessDenied,
-                "This authorization request is being handled in another browser",
-                rng,
-            ))
-        }
-        Ok(None) => return Err(unknown()),
-        Err(e) => return Err(unavailable(tenant, &e)),
+        .map_err(unavailable_page)?
+        .ok_or_else(unknown)?;
+    if bound != device_id {
+        return Err(redirect::error_to_client(
+            tenant,
+            &request,
+            ErrorCode::AccessDenied,
+            "This authorization request is being handled in another browser",
+            rng,
+        ));
     }
     if record.approval.is_some() {
         // Deliberate difference 11: a reload after approval keeps the pending code.
@@ -179,18 +181,10 @@ async fn load_pending(
             "Return to the app to continue.",
         ));
     }
-    let client = match state.inner.clients.resolve(client_id).await {
-        Ok(client) => client,
-        Err(e) => {
-            return Err(redirect::error_to_client(
-                tenant,
-                &request,
-                e.code,
-                &e.description,
-                rng,
-            ));
-        }
-    };
+    let client =
+        state.inner.clients.resolve(client_id).await.map_err(|e| {
+            redirect::error_to_client(tenant, &request, e.code, &e.description, rng)
+        })?;
     Ok(Pending {
         record,
         request,
@@ -202,8 +196,9 @@ async fn load_pending(
     })
 }
 
+/// The page for a store failure; its detail is logged here, where it is answered.
 fn unavailable(tenant: &TenantContext, e: &atauth_store::StoreError) -> Response {
-    let _ = store_error(e);
+    log_store_failure(e);
     message(
         tenant,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -260,8 +255,8 @@ pub async fn authorize(
     response
 }
 
-/// Chooses the page for a pending request: sign-in, account choice, consent, or (prompt=none)
-/// an immediate answer.
+/// Shows the first page for a pending request (sign-in, account choice, consent), or, for
+/// `prompt=none`, answers at once ([`prompt::first_step`]).
 async fn show_next_page(state: &AppState, tenant: &TenantContext, pending: Pending) -> Response {
     let rng = state.inner.rng.as_ref();
     let accounts = match tenant.repo.device_accounts(&pending.device_id).await {
@@ -269,33 +264,37 @@ async fn show_next_page(state: &AppState, tenant: &TenantContext, pending: Pendi
         Err(e) => return unavailable(tenant, &e),
     };
     let hint = pending.request.login_hint.as_deref();
-    let hinted = hint.and_then(|h| accounts.iter().find(|a| a.handle == h || a.did == h));
-    match pending.request.prompt {
-        Some(Prompt::Login) => return sign_in_page(tenant, &pending, hint.unwrap_or(""), None),
-        Some(Prompt::None) => {
-            // Without a login_hint there is no way to know which account is meant (reference rule).
-            let Some(account) = hinted else {
-                return redirect::error_to_client(
-                    tenant,
-                    &pending.request,
-                    ErrorCode::LoginRequired,
-                    "No signed-in account",
-                    rng,
-                );
-            };
+    match prompt::first_step(pending.request.prompt, hint, &accounts) {
+        FirstStep::SignIn => sign_in_page(tenant, &pending, hint.unwrap_or(""), None),
+        FirstStep::ChooseAccount => render(
+            StatusCode::OK,
+            &ChooseAccountPage {
+                coop_name: &tenant.tenant.name,
+                client_name: &pending.client.display_name(),
+                client_id: &pending.client.client_id,
+                request_uri: &pending.request_uri,
+                csrf_token: &csrf_token(tenant, &pending.device_id),
+                accounts: &accounts,
+            },
+        ),
+        FirstStep::Consent(account) => consent_page(tenant, &pending, account),
+        FirstStep::LoginRequired => redirect::error_to_client(
+            tenant,
+            &pending.request,
+            ErrorCode::LoginRequired,
+            "No signed-in account",
+            rng,
+        ),
+        FirstStep::Silent(account) => {
+            // A store failure reading the remembered consent counts as no consent.
             let remembered = tenant
                 .repo
                 .consent(&account.id, &pending.client.client_id)
-                .await;
-            // Remembered consent holds expanded scopes, so compare the expanded request.
+                .await
+                .ok()
+                .flatten();
             let requested = granted_scope(&pending, &pending.request.scopes());
-            let covered = remembered.ok().flatten().is_some_and(|granted| {
-                let granted = ScopeSet::parse(&granted);
-                requested
-                    .as_ref()
-                    .is_some_and(|r| ScopeSet::parse(r).iter().all(|s| granted.contains(s)))
-            });
-            if !covered {
+            if !prompt::consent_covers(remembered.as_deref(), requested.as_deref()) {
                 return redirect::error_to_client(
                     tenant,
                     &pending.request,
@@ -304,29 +303,9 @@ async fn show_next_page(state: &AppState, tenant: &TenantContext, pending: Pendi
                     rng,
                 );
             }
-            let account = account.clone();
-            let scopes = pending.request.scopes();
-            return approve(state, tenant, &pending, &account, scopes).await;
+            approve(state, tenant, &pending, account, pending.request.scopes()).await
         }
-        _ => {}
     }
-    if let Some(account) = hinted {
-        return consent_page(tenant, &pending, account);
-    }
-    if hint.is_some() || accounts.is_empty() {
-        return sign_in_page(tenant, &pending, hint.unwrap_or(""), None);
-    }
-    render(
-        StatusCode::OK,
-        &ChooseAccountPage {
-            coop_name: &tenant.tenant.name,
-            client_name: &pending.client.display_name(),
-            client_id: &pending.client.client_id,
-            request_uri: &pending.request_uri,
-            csrf_token: &csrf_token(tenant, &pending.device_id),
-            accounts: &accounts,
-        },
-    )
 }
 
 fn sign_in_page(
@@ -442,29 +421,21 @@ async fn approve(
     redirect::to_client(tenant, &pending.request, vec![("code".into(), code)], rng)
 }
 
-/// Parses a UI form and checks device + CSRF + origin; loads the pending request.
+/// Checks a UI form's device + CSRF + origin; loads the pending request.
 async fn form_step(
     state: &AppState,
     tenant: &TenantContext,
     headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<(Params, Pending), Response> {
-    let expired_form = || {
-        fail_page(
-            tenant,
-            "This form has expired",
-            "Your browser did not send the expected security token. Go back to the app and start again; make sure cookies are enabled.",
-        )
-    };
-    let params = Params::parse(body).map_err(|_| expired_form())?;
-    let device = device_id(tenant, headers).ok_or_else(expired_form)?;
+    params: &Params,
+) -> Step {
+    let device = device_id(tenant, headers).ok_or_else(|| expired_form(tenant))?;
     if !check_form_origin(
         tenant,
         headers,
         &device,
         params.get("csrf_token").unwrap_or(""),
     ) {
-        return Err(expired_form());
+        return Err(expired_form(tenant));
     }
     let pending = load_pending(
         state,
@@ -474,69 +445,53 @@ async fn form_step(
         device,
     )
     .await?;
-    let pending = Pending {
+    Ok(Pending {
         languages: languages_of(headers),
         ..pending
-    };
-    Ok((params, pending))
+    })
 }
 
 /// `POST /oauth/authorize/sign-in`.
 pub async fn sign_in(
     State(state): State<AppState>,
-    CurrentTenant(tenant): CurrentTenant,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (params, pending) = match form_step(&state, &tenant, &headers, &body).await {
-        Ok(step) => step,
-        Err(response) => return response,
-    };
+    MemberForm { tenant, params }: MemberForm,
+) -> Result<Response, Response> {
+    let pending = form_step(&state, &tenant, &headers, &params).await?;
     let rng = state.inner.rng.as_ref();
     if params.get("action") == Some("cancel") {
         let _ = tenant.repo.delete_request(&pending.record.id).await;
-        return redirect::error_to_client(
+        return Ok(redirect::error_to_client(
             &tenant,
             &pending.request,
             ErrorCode::AccessDenied,
             "The member cancelled the sign-in",
             rng,
-        );
+        ));
     }
     let identifier = params.get("identifier").unwrap_or("").trim().to_string();
     let password = params.get("password").unwrap_or("").to_string();
     let now = state.now();
     let normalized = normalize_identifier(&identifier);
-    let account = match find_account(&tenant, &normalized).await {
-        Ok(account) => account.filter(|a| !a.disabled),
-        Err(e) => return unavailable(&tenant, &e),
-    };
-    // Failures count per account, whether the member typed the handle, e-mail or DID;
-    // identifiers of no account are counted as typed.
-    let account_key = match &account {
-        Some(a) => format!("account:{}", a.id),
-        None => format!("identifier:{normalized}"),
-    };
-    let address_key = format!(
-        "address:{}",
-        address.map(|ip| ip.to_string()).unwrap_or_default()
-    );
+    let unavailable_page = |e| unavailable(&tenant, &e);
+    let account = find_account(&tenant, &normalized)
+        .await
+        .map_err(unavailable_page)?
+        .filter(|a| !a.disabled);
+    let keys = ThrottleKeys::for_sign_in(account.as_ref(), &normalized, address);
     let throttle = &state.inner.throttle;
     let tenant_id = tenant.tenant.id;
-    let locked = match throttle
-        .retry_after(tenant_id, &account_key, &address_key, now)
+    let locked = throttle
+        .retry_after(tenant_id, &keys, now)
         .await
-    {
-        Ok(locked) => locked,
-        Err(e) => return unavailable(&tenant, &e),
-    };
+        .map_err(unavailable_page)?;
     if let Some(wait) = locked {
         let text = format!(
             "Too many failed attempts. Try again in {} minutes.",
             (wait + 59) / 60
         );
-        return sign_in_page(&tenant, &pending, &identifier, Some(&text));
+        return Ok(sign_in_page(&tenant, &pending, &identifier, Some(&text)));
     }
     // A missing account costs the same argon2 work as a wrong password (no enumeration).
     let ok = state
@@ -545,30 +500,27 @@ pub async fn sign_in(
         .verify(password, account.as_ref().map(|a| a.password_hash.clone()))
         .await;
     let Some(account) = account.filter(|_| ok) else {
-        if let Err(e) = throttle
-            .record_failure(tenant_id, &account_key, &address_key, now)
+        throttle
+            .record_failure(tenant_id, &keys, now)
             .await
-        {
-            return unavailable(&tenant, &e);
-        }
-        return sign_in_page(
+            .map_err(unavailable_page)?;
+        return Ok(sign_in_page(
             &tenant,
             &pending,
             &identifier,
             Some("Wrong handle, email or password."),
-        );
+        ));
     };
-    if let Err(e) = throttle.record_success(tenant_id, &account_key).await {
-        return unavailable(&tenant, &e);
-    }
-    if let Err(e) = tenant
+    throttle
+        .record_success(tenant_id, &keys)
+        .await
+        .map_err(unavailable_page)?;
+    tenant
         .repo
         .add_device_account(&pending.device_id, &account.id, now)
         .await
-    {
-        return unavailable(&tenant, &e);
-    }
-    consent_page(&tenant, &pending, &account)
+        .map_err(unavailable_page)?;
+    Ok(consent_page(&tenant, &pending, &account))
 }
 
 fn normalize_identifier(identifier: &str) -> String {
@@ -600,72 +552,65 @@ async fn device_account(
     device: &str,
     account_id: &str,
 ) -> Result<Option<Account>, Response> {
-    match tenant.repo.device_accounts(device).await {
-        Ok(list) => Ok(list
-            .into_iter()
-            .map(|(a, _)| a)
-            .find(|a| a.id == account_id)),
-        Err(e) => Err(unavailable(tenant, &e)),
-    }
+    let accounts = tenant
+        .repo
+        .device_accounts(device)
+        .await
+        .map_err(|e| unavailable(tenant, &e))?;
+    Ok(accounts
+        .into_iter()
+        .map(|(a, _)| a)
+        .find(|a| a.id == account_id))
 }
 
 /// `POST /oauth/authorize/select`: pick a remembered account, or sign in with another one.
 pub async fn select_account(
     State(state): State<AppState>,
-    CurrentTenant(tenant): CurrentTenant,
     headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (params, pending) = match form_step(&state, &tenant, &headers, &body).await {
-        Ok(step) => step,
-        Err(response) => return response,
-    };
+    MemberForm { tenant, params }: MemberForm,
+) -> Result<Response, Response> {
+    let pending = form_step(&state, &tenant, &headers, &params).await?;
     let Some(account_id) = params.get("account_id") else {
-        return sign_in_page(&tenant, &pending, "", None);
+        return Ok(sign_in_page(&tenant, &pending, "", None));
     };
-    match device_account(&tenant, &pending.device_id, account_id).await {
-        Ok(Some(account)) => consent_page(&tenant, &pending, &account),
-        Ok(None) => sign_in_page(&tenant, &pending, "", None),
-        Err(response) => response,
-    }
+    Ok(
+        match device_account(&tenant, &pending.device_id, account_id).await? {
+            Some(account) => consent_page(&tenant, &pending, &account),
+            None => sign_in_page(&tenant, &pending, "", None),
+        },
+    )
 }
 
 /// `POST /oauth/authorize/consent`: Allow (possibly narrowed) or Deny.
 pub async fn consent(
     State(state): State<AppState>,
-    CurrentTenant(tenant): CurrentTenant,
     headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (params, pending) = match form_step(&state, &tenant, &headers, &body).await {
-        Ok(step) => step,
-        Err(response) => return response,
-    };
+    MemberForm { tenant, params }: MemberForm,
+) -> Result<Response, Response> {
+    let pending = form_step(&state, &tenant, &headers, &params).await?;
     let rng = state.inner.rng.as_ref();
-    let account = match device_account(
-        &tenant,
-        &pending.device_id,
-        params.get("account_id").unwrap_or(""),
-    )
-    .await
-    {
-        Ok(Some(account)) => account,
-        Ok(None) => return sign_in_page(&tenant, &pending, "", Some("Please sign in again.")),
-        Err(response) => return response,
+    let account_id = params.get("account_id").unwrap_or("");
+    let Some(account) = device_account(&tenant, &pending.device_id, account_id).await? else {
+        return Ok(sign_in_page(
+            &tenant,
+            &pending,
+            "",
+            Some("Please sign in again."),
+        ));
     };
     match params.get("decision") {
         Some("allow") => {}
         Some("deny") => {
             let _ = tenant.repo.delete_request(&pending.record.id).await;
-            return redirect::error_to_client(
+            return Ok(redirect::error_to_client(
                 &tenant,
                 &pending.request,
                 ErrorCode::AccessDenied,
                 "The member denied the request",
                 rng,
-            );
+            ));
         }
-        _ => return consent_page(&tenant, &pending, &account),
+        _ => return Ok(consent_page(&tenant, &pending, &account)),
     }
     let granted: Vec<&str> = params
         .iter()
@@ -676,10 +621,16 @@ pub async fn consent(
         Ok(scopes) => scopes,
         Err(OAuthError { code, description }) => {
             let _ = tenant.repo.delete_request(&pending.record.id).await;
-            return redirect::error_to_client(&tenant, &pending.request, code, &description, rng);
+            return Ok(redirect::error_to_client(
+                &tenant,
+                &pending.request,
+                code,
+                &description,
+                rng,
+            ));
         }
     };
-    approve(&state, &tenant, &pending, &account, narrowed).await
+    Ok(approve(&state, &tenant, &pending, &account, narrowed).await)
 }
 
 /// The peer address when the server was started with connection info (throttling key).

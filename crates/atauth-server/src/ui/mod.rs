@@ -1,6 +1,7 @@
 //! Member pages: server-rendered HTML that works without JavaScript.
 
 pub mod authorize;
+mod form;
 mod pages;
 mod redirect;
 pub mod throttle;
