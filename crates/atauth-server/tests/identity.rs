@@ -146,6 +146,7 @@ async fn did_web_under_an_issuer_with_a_port_carries_the_port() {
             did: None,
             password: PASSWORD,
         },
+        PASSWORD_COST,
         &SystemRandom,
         now,
     )
@@ -197,6 +198,7 @@ async fn external_did_web_has_no_did_json_on_the_handle_host() {
             did: Some("did:web:dave.elsewhere.example"),
             password: PASSWORD,
         },
+        PASSWORD_COST,
         &SystemRandom,
         server.now(),
     )

@@ -8,7 +8,7 @@ use atauth_protocol::clock::{Clock, ManualClock};
 use atauth_protocol::jose::{Algorithm, SigningKey};
 use atauth_protocol::random::SystemRandom;
 use atauth_server::accounts::{create_account, AccountSpec};
-use atauth_server::{AppState, ServerConfig};
+use atauth_server::{AppState, PasswordCost, ServerConfig};
 use atauth_store::sqlite::SqliteStore;
 use atauth_store::{Account, DatabaseReplayStore, ReplayStore, Store, Tenant};
 use aws_lc_rs::digest;
@@ -23,6 +23,9 @@ pub const COOP_A: &str = "coop-a.test";
 pub const COOP_B: &str = "coop-b.test";
 pub const PASSWORD: &str = "correct horse battery";
 pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1/callback";
+/// Tests hash passwords at the smallest argon2 cost: the production cost is tested once, in
+/// the server's `password` module.
+pub const PASSWORD_COST: PasswordCost = PasswordCost::MINIMAL_FOR_TESTS;
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -130,6 +133,7 @@ impl TestServer {
                 did: None,
                 password: PASSWORD,
             },
+            PASSWORD_COST,
             &rng,
             now,
         )
@@ -144,6 +148,7 @@ impl TestServer {
                 did: Some("did:plc:bobbobbobbobbobbobbobbob"),
                 password: PASSWORD,
             },
+            PASSWORD_COST,
             &rng,
             now,
         )
@@ -243,6 +248,7 @@ async fn launch(
         dev,
         trusted_host_header: None,
         password_concurrency: 2,
+        password_cost: PASSWORD_COST,
     };
     let state = AppState::with_replay_store(
         store,
@@ -864,6 +870,7 @@ impl TestServer {
                 did: None,
                 password: PASSWORD,
             },
+            PASSWORD_COST,
             &SystemRandom,
             self.now(),
         )
@@ -1117,6 +1124,7 @@ impl TestServer {
             dev: false,
             trusted_host_header: None,
             password_concurrency: 2,
+            password_cost: PASSWORD_COST,
         };
         let fetcher = SafeFetcher::new(FetchConfig::default()).expect("fetcher");
         let state = AppState::new(
