@@ -7,7 +7,7 @@
 //!
 //! Needs `ATAUTH_TEST_POSTGRES_URL` and `ATAUTH_TEST_REDIS_URL` (`scripts/with-services`).
 
-#[path = "../../atauth-server/tests/common/mod.rs"]
+#[path = "../../atauth-server/tests/it/common/mod.rs"]
 mod common;
 mod support;
 

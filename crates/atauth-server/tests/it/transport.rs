@@ -3,11 +3,9 @@
 //! section 6, items 17-18), and robustness: malformed bodies and garbage DPoP headers never
 //! cause a 5xx, and the JSON endpoints always answer a JSON `error`.
 
-mod common;
-
+use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::*;
 use serde_json::{json, Value};
 
 const ALICE: &str = "alice.coop-a.test";
@@ -220,7 +218,7 @@ async fn every_par_token_and_revoke_answer_carries_a_nonce_and_no_store() {
     .await;
     assert_eq!(response.status(), 200);
     assert_transport_headers(&response, "refresh 200");
-    let refresh = common::tokens(response).await.refresh_token.unwrap();
+    let refresh = crate::common::tokens(response).await.refresh_token.unwrap();
 
     let proof = client.fresh_proof("/oauth/revoke").await;
     let body = form(&[("client_id", &client.client_id), ("token", &refresh)]);

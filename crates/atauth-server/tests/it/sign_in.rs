@@ -1,9 +1,7 @@
 //! Sign-in on the authorization page: brute-force throttling (profile difference 12) and
 //! answers that do not reveal whether an account exists.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const ALICE: &str = "alice.coop-a.test";
 const LOCKED: &str = "Too many failed attempts";

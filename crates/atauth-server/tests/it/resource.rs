@@ -1,12 +1,10 @@
 //! The built-in resource server (`com.atproto.server.getSession`) with DPoP-bound access
 //! tokens (reference-provider.md section 6, items 94-96 and 102).
 
-mod common;
-
+use crate::common::*;
 use aws_lc_rs::digest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::*;
 use serde_json::{json, Value};
 
 const ALICE: &str = "alice.coop-a.test";

@@ -3,11 +3,11 @@
 //! whole flow (PAR, sign-in with a wrong then the right password, consent, token, refresh,
 //! getSession, revoke, refresh after revocation).
 //!
-//! One test in this binary: it installs the process-wide tracing subscriber.
+//! The test installs the process-wide tracing subscriber: nextest runs it in a process of its
+//! own (under `cargo test` it also captures the other tests of the binary, which log no secret
+//! either).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::MakeWriter;

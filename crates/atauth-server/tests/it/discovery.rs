@@ -1,9 +1,7 @@
 //! Discovery: authorization server and protected resource metadata, JWKS, CORS
 //! (reference-provider.md section 6, items 1-12).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 async fn metadata(server: &TestServer) -> Value {

@@ -2,11 +2,9 @@
 //! did:web documents, `/.well-known/atproto-did`, `com.atproto.identity.resolveHandle`, and the
 //! protected-resource metadata clients check against the issuer (checklist 12).
 
-mod common;
-
+use crate::common::*;
 use atauth_protocol::random::SystemRandom;
 use atauth_server::accounts::{create_account, AccountSpec};
-use common::*;
 use serde_json::{json, Value};
 
 async fn get(server: &TestServer, host: &str, path: &str) -> (u16, String, String) {

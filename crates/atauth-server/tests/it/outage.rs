@@ -7,16 +7,13 @@
 //! `initdb`/`pg_ctl`); they are skipped when those are missing, unless
 //! `ATAUTH_REQUIRE_SERVICES=1`.
 
-mod common;
-mod services;
-
+use crate::common::*;
+use crate::services::*;
 use atauth_store::postgres::{PostgresOptions, PostgresStore};
 use atauth_store::replay::RedisOptions;
 use atauth_store::sqlite::SqliteStore;
 use atauth_store::{DatabaseReplayStore, RedisReplayStore, ReplayStore, Store};
-use common::*;
 use serde_json::Value;
-use services::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

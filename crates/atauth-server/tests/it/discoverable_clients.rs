@@ -4,16 +4,13 @@
 //! 127.0.0.1). Checklist numbers refer to `reference-provider.md` section 6; "profile 3.N" to
 //! the deliberate differences in `atproto-oauth-profile.md` section 3.
 
-mod common;
-mod metadata_host;
-
-use atauth_protocol::client_auth::CLIENT_ASSERTION_TYPE;
-use common::*;
-use metadata_host::{
+use crate::common::*;
+use crate::metadata_host::{
     approve, assert_error, assertion_claims, assertion_fields, client_key, confidential_client,
     confidential_document, introspect, jwks, public_client, public_web_document, query_of,
     same_key, sign_assertion, sign_assertion_with_header, MetadataHost,
 };
+use atauth_protocol::client_auth::CLIENT_ASSERTION_TYPE;
 use serde_json::{json, Value};
 
 const REDIRECT: &str = "https://app.test/callback";
@@ -489,7 +486,7 @@ async fn whole_flow(server: &TestServer, client: &TestClient<'_>) {
     forget_nonce();
     let response = client.exchange(&code, &par.verifier).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
-    let tokens = common::tokens(response).await;
+    let tokens = crate::common::tokens(response).await;
     assert_eq!(tokens.body["token_type"], "DPoP");
     assert_eq!(tokens.body["sub"], server.alice.did.as_str());
     assert_eq!(tokens.body["scope"], SCOPE);
@@ -498,7 +495,7 @@ async fn whole_flow(server: &TestServer, client: &TestClient<'_>) {
     forget_nonce();
     let refreshed = client.refresh(&refresh).await;
     assert_eq!(refreshed.status(), 200);
-    let refreshed = common::tokens(refreshed).await;
+    let refreshed = crate::common::tokens(refreshed).await;
     let new_refresh = refreshed
         .refresh_token
         .clone()

@@ -3,7 +3,7 @@
 //! overrides, that `app.test` is this server), client documents, and `private_key_jwt` client
 //! assertions.
 //!
-//! Used together with `common` (`mod common; mod metadata_host;` in the test file).
+//! Used together with `common` (both are modules of the test binary, `main.rs`).
 #![allow(dead_code)]
 
 use crate::common::{issuer, DpopKey, TestClient, TestServer};

@@ -1,9 +1,7 @@
 //! Pushed authorization requests: transport, DPoP nonce and proof checks, and request
 //! validation for loopback clients (reference-provider.md section 6, items 13-30, 36-48, 88).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const PAR: &str = "/oauth/par";

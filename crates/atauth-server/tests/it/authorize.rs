@@ -2,9 +2,7 @@
 //! (reference-provider.md section 6, items 59-69 and 73-76; profile differences 11 and 13),
 //! with the page security headers, the device cookie and CSRF protection.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::HashMap;
 
 const ALICE: &str = "alice.coop-a.test";

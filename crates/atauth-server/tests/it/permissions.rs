@@ -2,11 +2,9 @@
 //! `tests/permission-sets`), the expanded token scope, consent in plain words with withholding,
 //! and what a resource server decides for the issued token.
 
-mod common;
-
+use crate::common::*;
 use atauth_protocol::jose::JwkSet;
 use atauth_resource::{AccountAttr, RepoAction, ResourceRequest};
-use common::*;
 use serde_json::Value;
 
 const CALENDAR: &str = "include:com.example.calendar.auth?aud=did:web:api.example.com%23cal";
@@ -59,7 +57,7 @@ async fn token_scope_lists_the_expanded_permissions_then_the_other_scopes() {
         .refresh(tokens.refresh_token.as_deref().expect("refresh token"))
         .await;
     assert_eq!(refreshed.status(), 200);
-    let refreshed = common::tokens(refreshed).await;
+    let refreshed = crate::common::tokens(refreshed).await;
     assert_eq!(refreshed.body["scope"], expected.as_str());
 }
 

@@ -1,8 +1,7 @@
 //! Signing key rotation without downtime: a new key is published in the JWKS first, signs after
 //! the delay, and the old one keeps verifying until every token it signed has expired.
 
-mod common;
-
+use crate::common::*;
 use atauth_protocol::access_token::{self, AccessTokenClaims};
 use atauth_protocol::jose::SigningKey;
 use atauth_server::keys::{self, KeyState, RETIREMENT_GRACE_SECS};
@@ -10,7 +9,6 @@ use atauth_store::{DatabaseReplayStore, Store, Tenant};
 use aws_lc_rs::digest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 

@@ -1,9 +1,7 @@
 //! The admin API (`/admin/v1`) on its own listener: every route, authentication (401/403/404),
 //! the cross-cooperative matrix, and the effects of admin changes on the public endpoints.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::net::SocketAddr;

@@ -2,9 +2,7 @@
 //! token, access token, DPoP nonce) is worth anything at cooperative B, and unknown hosts get
 //! a 404 that does not echo the host (profile section 4).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const ALICE: &str = "alice.coop-a.test";

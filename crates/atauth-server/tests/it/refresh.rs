@@ -2,9 +2,7 @@
 //! grace, key binding and the 14-day session cap (reference-provider.md section 6, items
 //! 97-101; atproto issues #4656 and #5411 for the retry grace).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const ALICE: &str = "alice.coop-a.test";
 const DAY: i64 = 24 * 3600;
@@ -282,12 +280,12 @@ async fn reusing_a_refresh_token_two_rotations_old_revokes_the_session() {
     let client = TestClient::loopback(&server, COOP_A);
     let first = client.sign_in("atproto", "alice.coop-a.test").await;
     let t0 = first.refresh_token.unwrap();
-    let t1 = common::tokens(client.refresh(&t0).await)
+    let t1 = crate::common::tokens(client.refresh(&t0).await)
         .await
         .refresh_token
         .unwrap();
     server.clock.advance(60);
-    let t2 = common::tokens(client.refresh(&t1).await)
+    let t2 = crate::common::tokens(client.refresh(&t1).await)
         .await
         .refresh_token
         .unwrap();

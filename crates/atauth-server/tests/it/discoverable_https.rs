@@ -5,15 +5,12 @@
 //! `MetadataHost::https_on_443`: needs root or CAP_NET_BIND_SERVICE).
 //! Checklist numbers refer to `reference-provider.md` section 6.
 
-mod common;
-mod metadata_host;
-
-use atauth_fetch::FetchConfig;
-use common::*;
-use metadata_host::{
+use crate::common::*;
+use crate::metadata_host::{
     assert_error, client_key, confidential_client, confidential_document, jwks, public_client,
     public_web_document, MetadataHost, APP_HOST,
 };
+use atauth_fetch::FetchConfig;
 use serde_json::json;
 
 const REDIRECT: &str = "https://app.test/callback";
@@ -43,7 +40,7 @@ async fn production_confidential_client_over_https_completes_the_whole_flow() {
     let refresh = tokens.refresh_token.clone().expect("refresh token");
     let refreshed = client.refresh(&refresh).await;
     assert_eq!(refreshed.status(), 200);
-    let refreshed = common::tokens(refreshed).await;
+    let refreshed = crate::common::tokens(refreshed).await;
     let newest = refreshed.refresh_token.expect("rotated refresh token");
     assert_eq!(client.revoke(&newest).await.status(), 200);
     let got = status_json(client.refresh(&newest).await).await;

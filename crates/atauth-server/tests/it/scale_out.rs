@@ -4,14 +4,11 @@
 //!
 //! Needs `ATAUTH_TEST_POSTGRES_URL` and `ATAUTH_TEST_REDIS_URL` (`scripts/with-services`).
 
-mod common;
-mod services;
-
+use crate::common::*;
+use crate::services::*;
 use atauth_store::postgres::PostgresStore;
 use atauth_store::{RedisReplayStore, ReplayStore, Store};
-use common::*;
 use serde_json::Value;
-use services::*;
 use std::sync::Arc;
 
 /// Instance 1 and instance 2 over one fresh PostgreSQL database and the shared Redis, each with

@@ -1,9 +1,7 @@
 //! Token revocation (RFC 7009) for loopback clients (reference-provider.md section 6, items
 //! 104-107; profile difference 8: revocation authenticates the client).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const ALICE: &str = "alice.coop-a.test";
@@ -108,7 +106,7 @@ async fn revoking_the_previous_refresh_token_ends_the_session() {
     let client = TestClient::loopback(&server, COOP_A);
     let tokens = client.sign_in("atproto", ALICE).await;
     let old = tokens.refresh_token.unwrap();
-    let rotated = common::tokens(client.refresh(&old).await).await;
+    let rotated = crate::common::tokens(client.refresh(&old).await).await;
     assert_eq!(client.revoke(&old).await.status(), 200);
     expect_error(
         client

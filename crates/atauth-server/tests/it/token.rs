@@ -1,9 +1,7 @@
 //! The token endpoint's authorization_code grant and the access token format, for loopback
 //! clients (reference-provider.md section 6, items 77-89 and 91-93).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const ALICE: &str = "alice.coop-a.test";

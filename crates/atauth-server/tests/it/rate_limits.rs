@@ -5,14 +5,11 @@
 //! Needs `ATAUTH_TEST_POSTGRES_URL` and `ATAUTH_TEST_REDIS_URL` (`scripts/with-services`),
 //! except the Redis-down test.
 
-mod common;
-mod services;
-
+use crate::common::*;
+use crate::services::*;
 use atauth_store::postgres::PostgresStore;
 use atauth_store::replay::RedisOptions;
 use atauth_store::{DatabaseReplayStore, RedisReplayStore, ReplayStore, Store};
-use common::*;
-use services::*;
 use std::sync::Arc;
 use std::time::Duration;
 

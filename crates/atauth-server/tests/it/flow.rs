@@ -1,8 +1,6 @@
 //! The complete flow a real client goes through, over HTTP, with DPoP proofs built here.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 async fn get_session(
@@ -62,7 +60,7 @@ async fn loopback_client_signs_in_calls_the_api_refreshes_and_signs_out() {
     let refresh = tokens.refresh_token.clone().unwrap();
     let refreshed = client.refresh(&refresh).await;
     assert_eq!(refreshed.status(), 200);
-    let refreshed = common::tokens(refreshed).await;
+    let refreshed = crate::common::tokens(refreshed).await;
     assert_ne!(refreshed.access_token, tokens.access_token);
     assert_ne!(refreshed.refresh_token.as_deref(), Some(refresh.as_str()));
     assert_eq!(

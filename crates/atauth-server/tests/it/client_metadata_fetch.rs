@@ -4,15 +4,12 @@
 //! a description saying exactly why. Checklist numbers refer to `reference-provider.md`
 //! section 6; "profile" to `atproto-oauth-profile.md`.
 
-mod common;
-mod metadata_host;
-
-use atauth_fetch::{FetchConfig, MAX_BODY_BYTES};
-use common::*;
-use metadata_host::{
+use crate::common::*;
+use crate::metadata_host::{
     assert_error, client_key, confidential_client, confidential_document, public_client,
     public_web_document, Canned, FakeDns, MetadataHost,
 };
+use atauth_fetch::{FetchConfig, MAX_BODY_BYTES};
 use serde_json::json;
 use std::sync::Arc;
 
