@@ -57,7 +57,8 @@ async fn timed_par(client: &TestClient<'_>) -> (reqwest::Response, Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_redis_refuses_dpop_requests_with_503() {
     // Nothing listens on the port: every replay check fails.
-    let url = format!("redis://127.0.0.1:{}", free_port());
+    let closed = ClosedPort::reserve();
+    let url = format!("redis://127.0.0.1:{}", closed.port());
     let server = TestServer::start_on(sqlite_store().await, redis_replay(&url)).await;
     let client = TestClient::loopback(&server, COOP_A);
 

@@ -5,19 +5,21 @@
 
 use atauth_fetch::{FetchConfig, SafeFetcher};
 use atauth_protocol::clock::{Clock, ManualClock};
-use atauth_protocol::jose::{Algorithm, SigningKey};
 use atauth_protocol::random::SystemRandom;
 use atauth_server::accounts::{create_account, AccountSpec};
 use atauth_server::{AppState, PasswordCost, ServerConfig};
 use atauth_store::sqlite::SqliteStore;
 use atauth_store::{Account, DatabaseReplayStore, ReplayStore, Store, Tenant};
-use aws_lc_rs::digest;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use serde_json::{json, Map, Value};
+use atauth_test_support::browser::{self as support_browser, http_client};
+use atauth_test_support::net::loopback_listener;
+use atauth_test_support::oauth::{self, next_sequence};
+use serde_json::Value;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+pub use atauth_test_support::browser::{redirect_params, Page};
+pub use atauth_test_support::oauth::{jwt_parts, pkce, DpopKey};
 
 pub const COOP_A: &str = "coop-a.test";
 pub const COOP_B: &str = "coop-b.test";
@@ -260,107 +262,17 @@ async fn launch(
     )
     .with_permission_sets(test_permission_sets());
     let app = atauth_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = loopback_listener().await;
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");
     });
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .expect("client");
-    (addr, http)
+    (addr, http_client())
 }
 
-/// A client's DPoP key, with the last nonce the server handed out.
-pub struct DpopKey {
-    pub key: SigningKey,
-    pub nonce: std::sync::Mutex<Option<String>>,
-}
-
-static JTI: AtomicU64 = AtomicU64::new(1);
-
-impl DpopKey {
-    pub fn new() -> Self {
-        Self::with_algorithm(Algorithm::Es256)
-    }
-
-    pub fn with_algorithm(alg: Algorithm) -> Self {
-        Self {
-            key: SigningKey::generate_with_algorithm(alg, "dpop".into()).expect("key"),
-            nonce: std::sync::Mutex::new(None),
-        }
-    }
-
-    pub fn jkt(&self) -> String {
-        self.key.public_key().thumbprint()
-    }
-
-    pub fn public_jwk(&self) -> Value {
-        let mut jwk = self.key.public_jwk();
-        if let Some(o) = jwk.as_object_mut() {
-            o.remove("kid");
-        }
-        jwk
-    }
-
-    /// A proof with explicit claims (for negative tests).
-    pub fn proof_with(&self, header_extra: &[(&str, Value)], claims: Value) -> String {
-        let mut header = Map::new();
-        header.insert("typ".into(), json!("dpop+jwt"));
-        header.insert("jwk".into(), self.public_jwk());
-        for (k, v) in header_extra {
-            header.insert((*k).to_string(), v.clone());
-        }
-        self.key.sign_with_header(&header, &claims).expect("sign")
-    }
-
-    pub fn proof(&self, method: &str, url: &str, now: i64, access_token: Option<&str>) -> String {
-        let mut claims = json!({
-            "jti": format!("jti-{}-{}", JTI.fetch_add(1, Ordering::SeqCst), now),
-            "htm": method,
-            "htu": url,
-            "iat": now,
-        });
-        if let Some(nonce) = self.nonce.lock().unwrap().clone() {
-            claims["nonce"] = json!(nonce);
-        }
-        if let Some(token) = access_token {
-            claims["ath"] =
-                json!(URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, token.as_bytes())));
-        }
-        self.proof_with(&[], claims)
-    }
-
-    pub fn remember_nonce(&self, response: &reqwest::Response) {
-        if let Some(n) = response
-            .headers()
-            .get("dpop-nonce")
-            .and_then(|v| v.to_str().ok())
-        {
-            *self.nonce.lock().unwrap() = Some(n.to_string());
-        }
-    }
-}
-
-/// PKCE pair (verifier, S256 challenge).
-pub fn pkce() -> (String, String) {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).unwrap();
-    let verifier = URL_SAFE_NO_PAD.encode(bytes);
-    let challenge = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
-    (verifier, challenge)
-}
-
+/// A loopback client id redirecting to [`LOOPBACK_REDIRECT`] with `scope`.
 pub fn loopback_client_id(scope: &str) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("redirect_uri", LOOPBACK_REDIRECT)
-        .append_pair("scope", scope)
-        .finish();
-    format!("http://localhost?{query}")
+    oauth::loopback_client_id(LOOPBACK_REDIRECT, scope)
 }
 
 /// A client taking part in flows: DPoP key, client id, redirect.
@@ -454,7 +366,7 @@ impl<'a> TestClient<'a> {
 
     pub async fn par(&self, scope: &str, extra: &[(&str, &str)]) -> Par {
         let (verifier, challenge) = pkce();
-        let state = format!("state-{}", JTI.fetch_add(1, Ordering::SeqCst));
+        let state = format!("state-{}", next_sequence());
         let mut form = vec![
             ("client_id", self.client_id.as_str()),
             ("response_type", "code"),
@@ -593,143 +505,22 @@ fn rebuild(status: u16, body: Value) -> reqwest::Response {
     reqwest::Response::from(response)
 }
 
-/// The page `response` carries, keeping the cookies it sets in `cookies` (a browser's jar).
-pub async fn read_page(cookies: &mut Vec<(String, String)>, response: reqwest::Response) -> Page {
-    for value in response.headers().get_all("set-cookie") {
-        let text = value.to_str().unwrap_or("");
-        if let Some((k, v)) = text.split(';').next().and_then(|kv| kv.split_once('=')) {
-            cookies.retain(|(name, _)| name != k);
-            cookies.push((k.to_string(), v.to_string()));
-        }
-    }
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let location = headers
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = response.text().await.unwrap_or_default();
-    Page {
-        status,
-        body,
-        location,
-        headers,
-    }
-}
-
-/// A minimal browser: one cookie jar for one host.
+/// A minimal browser: one cookie jar for one host of a [`TestServer`].
 pub struct Browser<'a> {
-    server: &'a TestServer,
-    host: String,
-    pub cookies: Vec<(String, String)>,
-}
-
-pub struct Page {
-    pub status: u16,
-    pub body: String,
-    pub location: Option<String>,
-    pub headers: reqwest::header::HeaderMap,
-}
-
-impl Page {
-    /// The value of the hidden input `name`.
-    pub fn hidden(&self, name: &str) -> String {
-        self.form_fields()
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
-            .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
-    }
-
-    /// Hidden inputs and checked checkboxes of the page's form.
-    pub fn form_fields(&self) -> Vec<(String, String)> {
-        let mut fields = Vec::new();
-        for chunk in self.body.split("<input").skip(1) {
-            let tag = chunk.split('>').next().unwrap_or("");
-            let attr = |name: &str| {
-                tag.split(&format!("{name}=\""))
-                    .nth(1)
-                    .and_then(|rest| rest.split('"').next())
-                    .map(unescape)
-            };
-            let kind = attr("type").unwrap_or_default();
-            if kind == "hidden" || (kind == "checkbox" && tag.contains("checked")) {
-                if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
-                    fields.push((n, v));
-                }
-            }
-        }
-        fields
-    }
-}
-
-/// Undoes HTML escaping of attribute values (named and numeric character references).
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let Some(end) = tail.find(';') else {
-            out.push_str(tail);
-            return out;
-        };
-        let entity = &tail[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => out.push(c),
-            None => out.push_str(&tail[..=end]),
-        }
-        rest = &tail[end + 1..];
-    }
-    out.push_str(rest);
-    out
+    inner: support_browser::Browser,
+    _server: PhantomData<&'a TestServer>,
 }
 
 impl<'a> Browser<'a> {
     pub fn new(server: &'a TestServer, host: &str) -> Self {
         Self {
-            server,
-            host: host.to_string(),
-            cookies: Vec::new(),
+            inner: support_browser::Browser::at_loopback(server.http.clone(), server.addr, host),
+            _server: PhantomData,
         }
     }
 
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn finish(&mut self, response: reqwest::Response) -> Page {
-        read_page(&mut self.cookies, response).await
-    }
-
     pub async fn get(&mut self, path: &str) -> Page {
-        let response = self
-            .server
-            .get(&self.host, path)
-            .header("cookie", self.cookie_header())
-            .header("sec-fetch-mode", "navigate")
-            .header("sec-fetch-dest", "document")
-            .header("sec-fetch-site", "cross-site")
-            .send()
-            .await
-            .expect("get");
-        self.finish(response).await
+        self.inner.get(path).await.expect("get")
     }
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
@@ -741,17 +532,7 @@ impl<'a> Browser<'a> {
     }
 
     pub async fn post_owned(&mut self, path: &str, form: Vec<(String, String)>) -> Page {
-        let response = self
-            .server
-            .request(reqwest::Method::POST, &self.host, path)
-            .header("cookie", self.cookie_header())
-            .header("origin", issuer(&self.host))
-            .header("sec-fetch-site", "same-origin")
-            .form(&form)
-            .send()
-            .await
-            .expect("post");
-        self.finish(response).await
+        self.inner.post(path, &form).await.expect("post")
     }
 }
 
@@ -787,67 +568,6 @@ pub async fn expect_error(response: reqwest::Response, status: u16, error: &str)
         "{body}"
     );
     body
-}
-
-/// Decodes a compact JWS without verifying it: (header, claims).
-pub fn jwt_parts(token: &str) -> (Value, Value) {
-    let mut parts = token.split('.');
-    let mut decode = || {
-        let part = parts.next().expect("JWS part");
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
-    };
-    let header = decode();
-    let claims = decode();
-    (header, claims)
-}
-
-/// The parameters of a redirect to the client, from the query or (fragment mode) the fragment.
-pub fn redirect_params(location: &str) -> std::collections::HashMap<String, String> {
-    let url = url::Url::parse(location).expect("location is a URL");
-    match url.fragment() {
-        Some(fragment) => url::form_urlencoded::parse(fragment.as_bytes())
-            .into_owned()
-            .collect(),
-        None => url.query_pairs().into_owned().collect(),
-    }
-}
-
-impl DpopKey {
-    /// The same key pair, with no nonce remembered (one key used at two hosts, or twice).
-    pub fn duplicate(&self) -> Self {
-        Self {
-            key: SigningKey::from_pkcs8_with_algorithm(
-                self.key.algorithm(),
-                "dpop".into(),
-                &self.key.to_pkcs8(),
-            )
-            .expect("key copy"),
-            nonce: std::sync::Mutex::new(None),
-        }
-    }
-
-    /// The remembered nonce, if any.
-    pub fn current_nonce(&self) -> Option<String> {
-        self.nonce.lock().unwrap().clone()
-    }
-
-    pub fn set_nonce(&self, nonce: Option<String>) {
-        *self.nonce.lock().unwrap() = nonce;
-    }
-
-    /// Standard proof claims for `POST url` at `now` with `nonce` (for tweaking in negative tests).
-    pub fn claims(&self, method: &str, url: &str, now: i64, nonce: Option<&str>) -> Value {
-        let mut claims = json!({
-            "jti": format!("jti-{}-{}", JTI.fetch_add(1, Ordering::SeqCst), now),
-            "htm": method,
-            "htu": url,
-            "iat": now,
-        });
-        if let Some(nonce) = nonce {
-            claims["nonce"] = json!(nonce);
-        }
-        claims
-    }
 }
 
 impl TestServer {
@@ -942,7 +662,7 @@ impl<'a> TestClient<'a> {
     /// name (an empty value removes the field).
     pub fn par_form(&self, extra: &[(&str, &str)]) -> (Vec<(String, String)>, Par) {
         let (verifier, challenge) = pkce();
-        let state = format!("state-{}", JTI.fetch_add(1, Ordering::SeqCst));
+        let state = format!("state-{}", next_sequence());
         let mut form: Vec<(String, String)> = vec![
             ("client_id".into(), self.client_id.clone()),
             ("response_type".into(), "code".into()),
@@ -1034,15 +754,7 @@ impl<'a> TestClient<'a> {
 impl<'a> Browser<'a> {
     /// GET with exactly these request headers (besides cookies): for Sec-Fetch-* tests.
     pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Page {
-        let mut request = self
-            .server
-            .get(&self.host, path)
-            .header("cookie", self.cookie_header());
-        for (k, v) in headers {
-            request = request.header(*k, *v);
-        }
-        let response = request.send().await.expect("get");
-        self.finish(response).await
+        self.inner.get_with(path, headers).await.expect("get")
     }
 
     /// POST a form with exactly these request headers (besides cookies): for CSRF tests.
@@ -1052,62 +764,28 @@ impl<'a> Browser<'a> {
         form: Vec<(String, String)>,
         headers: &[(&str, &str)],
     ) -> Page {
-        let mut request = self
-            .server
-            .request(reqwest::Method::POST, &self.host, path)
-            .header("cookie", self.cookie_header())
-            .form(&form);
-        for (k, v) in headers {
-            request = request.header(*k, *v);
-        }
-        let response = request.send().await.expect("post");
-        self.finish(response).await
+        self.inner
+            .post_with(path, &form, headers)
+            .await
+            .expect("post")
     }
 
     /// Submits the sign-in form of `page` with these credentials.
     pub async fn submit_sign_in(&mut self, page: &Page, identifier: &str, password: &str) -> Page {
-        let mut form = page.form_fields();
-        form.push(("identifier".into(), identifier.into()));
-        form.push(("password".into(), password.into()));
-        form.push(("action".into(), "sign_in".into()));
-        self.post_owned("/oauth/authorize/sign-in", form).await
+        self.inner
+            .sign_in(page, identifier, password)
+            .await
+            .expect("post")
     }
 
     /// Submits the consent form of `page` with Allow (all boxes as rendered).
     pub async fn allow(&mut self, page: &Page) -> Page {
-        let mut form = page.form_fields();
-        form.push(("decision".into(), "allow".into()));
-        self.post_owned("/oauth/authorize/consent", form).await
+        self.inner.allow(page).await.expect("post")
     }
 
     /// The value of a cookie in the jar.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    }
-}
-
-impl Page {
-    /// A header as a string ("" when absent).
-    pub fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    }
-
-    /// The code from a successful redirect to the client.
-    pub fn code(&self) -> String {
-        let location = self
-            .location
-            .as_deref()
-            .unwrap_or_else(|| panic!("no redirect: {} {}", self.status, self.body));
-        redirect_params(location)
-            .remove("code")
-            .unwrap_or_else(|| panic!("no code in {location}"))
+        self.inner.jar.get(name)
     }
 }
 
@@ -1138,12 +816,8 @@ impl TestServer {
         let public = atauth_server::router(state.clone())
             .into_make_service_with_connect_info::<SocketAddr>();
         let admin = atauth_server::admin::router(state, OPERATOR_TOKEN).expect("admin router");
-        let public_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let public_listener = loopback_listener().await;
+        let admin_listener = loopback_listener().await;
         server.addr = public_listener.local_addr().expect("addr");
         let admin_addr = admin_listener.local_addr().expect("addr");
         tokio::spawn(async move {

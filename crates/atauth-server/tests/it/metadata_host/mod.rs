@@ -7,10 +7,11 @@
 #![allow(dead_code)]
 
 use crate::common::{issuer, DpopKey, TestClient, TestServer};
-use async_trait::async_trait;
-use atauth_fetch::{FetchConfig, Resolve};
+use atauth_fetch::FetchConfig;
 use atauth_protocol::client_auth::CLIENT_ASSERTION_TYPE;
 use atauth_protocol::jose::SigningKey;
+use atauth_test_support::net::loopback_listener;
+use atauth_test_support::pki::TestPki;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -19,7 +20,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -99,9 +100,7 @@ impl MetadataHost {
 
     /// Plain HTTP on 127.0.0.1 and an ephemeral port, for dev-mode servers.
     pub async fn http() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = loopback_listener().await;
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared::default());
         let app = Self::router(shared.clone());
@@ -120,7 +119,7 @@ impl MetadataHost {
     /// it this panics, unless `ATAUTH_TEST_SKIP_PORT_443=1` is set, which makes it `None` (the
     /// caller then skips, saying so).
     pub async fn https_on_443() -> Option<Self> {
-        let pki = pki(&[APP_HOST]);
+        let pki = TestPki::issue(&[APP_HOST]);
         let listener = match bind_443() {
             Ok(l) => l,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
@@ -138,24 +137,8 @@ impl MetadataHost {
             Err(e) => panic!("cannot bind a loopback address on port 443: {e}"),
         };
         let addr = listener.local_addr().unwrap();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![pki.leaf_der],
-                rustls::pki_types::PrivatePkcs8KeyDer::from(pki.leaf_key_der).into(),
-            )
-            .unwrap();
         let shared = Arc::new(Shared::default());
-        let app = Self::router(shared.clone());
-        let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls));
-        tokio::spawn(async move {
-            axum_server::from_tcp_rustls(listener, config)
-                .serve(app.into_make_service())
-                .await
-        });
+        pki.serve_https(listener, Self::router(shared.clone()));
         Some(Self {
             addr,
             origin: format!("https://{APP_HOST}"),
@@ -236,64 +219,7 @@ fn bind_443() -> io::Result<std::net::TcpListener> {
     Err(last.unwrap())
 }
 
-struct Pki {
-    ca_pem: String,
-    leaf_der: rustls::pki_types::CertificateDer<'static>,
-    leaf_key_der: Vec<u8>,
-}
-
-fn pki(names: &[&str]) -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "atauth-server test CA");
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let mut leaf = CertificateParams::new(names).unwrap();
-    leaf.distinguished_name
-        .push(DnType::CommonName, "client metadata host");
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).unwrap();
-    Pki {
-        ca_pem: ca_cert.pem(),
-        leaf_der: leaf_cert.der().clone(),
-        leaf_key_der: leaf_key.serialize_der(),
-    }
-}
-
-/// A resolver answering every name with fixed addresses and recording the names asked.
-pub struct FakeDns {
-    answer: Vec<IpAddr>,
-    asked: Mutex<Vec<String>>,
-}
-
-impl FakeDns {
-    pub fn new(answer: &[&str]) -> Arc<Self> {
-        Arc::new(Self {
-            answer: answer.iter().map(|a| a.parse().unwrap()).collect(),
-            asked: Mutex::new(Vec::new()),
-        })
-    }
-
-    pub fn asked(&self) -> Vec<String> {
-        self.asked.lock().unwrap().clone()
-    }
-}
-
-#[async_trait]
-impl Resolve for FakeDns {
-    async fn resolve(&self, host: &str) -> io::Result<Vec<IpAddr>> {
-        self.asked.lock().unwrap().push(host.to_owned());
-        Ok(self.answer.clone())
-    }
-}
+pub use atauth_test_support::net::FakeDns;
 
 // ---------------------------------------------------------------------------------------------
 // Client documents
