@@ -1,10 +1,11 @@
-//! An OAuth client speaking DPoP to one cooperative, and a minimal browser for the
-//! authorization pages. The requests mirror crates/atauth-server/tests/common/mod.rs.
+//! An OAuth client speaking DPoP to one cooperative, and the tests' browser for the
+//! authorization pages. The requests mirror crates/atauth-server/tests/it/common/mod.rs.
 
 use anyhow::{anyhow, bail, Context};
 use atauth_protocol::jose::SigningKey;
 use atauth_protocol::random::hash_secret;
-use aws_lc_rs::digest;
+use atauth_test_support::browser::{self as support_browser, CONSENT_PATH, SIGN_IN_PATH};
+use atauth_test_support::oauth::pkce;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -103,21 +104,8 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// PKCE pair (verifier, S256 challenge).
-pub fn pkce() -> (String, String) {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).expect("rng");
-    let verifier = URL_SAFE_NO_PAD.encode(bytes);
-    let challenge = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
-    (verifier, challenge)
-}
-
 pub fn loopback_client_id() -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("scope", SCOPE)
-        .finish();
-    format!("http://localhost?{query}")
+    atauth_test_support::oauth::loopback_client_id(REDIRECT_URI, SCOPE)
 }
 
 /// How the client authenticates at the token endpoint.
@@ -307,11 +295,8 @@ impl Client {
         if page.status != 200 {
             bail!("authorize page: {} {}", page.status, page.body);
         }
-        let mut form = form_fields(&page.body);
-        form.push(("identifier".into(), handle.into()));
-        form.push(("password".into(), PASSWORD.into()));
-        form.push(("action".into(), "sign_in".into()));
-        let consent = browser.post("/oauth/authorize/sign-in", form).await?;
+        let form = support_browser::Browser::sign_in_form(&page, handle, PASSWORD);
+        let consent = browser.post(SIGN_IN_PATH, form).await?;
         let code = browser.allow(&consent).await?;
         Ok((Code { code, verifier }, browser))
     }
@@ -413,83 +398,28 @@ fn session(answer: Answer) -> anyhow::Result<Session> {
     })
 }
 
-/// A page: status, body, `Location`.
-pub struct Page {
-    pub status: u16,
-    pub body: String,
-    pub location: Option<String>,
-}
+pub use atauth_test_support::browser::Page;
 
 /// One cookie jar for one host, sending what a top-level navigation and a same-origin form
 /// post send.
 #[derive(Clone)]
 pub struct Browser {
-    target: Target,
-    cookies: Vec<(String, String)>,
+    inner: support_browser::Browser,
 }
 
 impl Browser {
     pub fn new(target: Target) -> Self {
         Self {
-            target,
-            cookies: Vec::new(),
+            inner: support_browser::Browser::at_loopback(target.http, target.addr, &target.host),
         }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn finish(&mut self, r: reqwest::Response) -> anyhow::Result<Page> {
-        for value in r.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap_or("");
-            if let Some((k, v)) = text.split(';').next().and_then(|kv| kv.split_once('=')) {
-                self.cookies.retain(|(name, _)| name != k);
-                self.cookies.push((k.to_string(), v.to_string()));
-            }
-        }
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = r.text().await?;
-        Ok(Page {
-            status,
-            body,
-            location,
-        })
     }
 
     pub async fn get(&mut self, path: &str) -> anyhow::Result<Page> {
-        let r = self
-            .target
-            .request(reqwest::Method::GET, path)
-            .header("cookie", self.cookie_header())
-            .header("sec-fetch-mode", "navigate")
-            .header("sec-fetch-dest", "document")
-            .header("sec-fetch-site", "cross-site")
-            .send()
-            .await?;
-        self.finish(r).await
+        Ok(self.inner.get(path).await?)
     }
 
     pub async fn post(&mut self, path: &str, form: Vec<(String, String)>) -> anyhow::Result<Page> {
-        let r = self
-            .target
-            .request(reqwest::Method::POST, path)
-            .header("cookie", self.cookie_header())
-            .header("origin", self.target.issuer())
-            .header("sec-fetch-site", "same-origin")
-            .form(&form)
-            .send()
-            .await?;
-        self.finish(r).await
+        Ok(self.inner.post(path, &form).await?)
     }
 
     /// Submits the consent page with Allow; returns the code from the redirect.
@@ -501,9 +431,8 @@ impl Browser {
                 &consent.body[..consent.body.len().min(400)]
             );
         }
-        let mut form = form_fields(&consent.body);
-        form.push(("decision".into(), "allow".into()));
-        let done = self.post("/oauth/authorize/consent", form).await?;
+        let form = support_browser::Browser::allow_form(consent);
+        let done = self.post(CONSENT_PATH, form).await?;
         let location = done
             .location
             .ok_or_else(|| anyhow!("consent: no redirect ({}): {}", done.status, done.body))?;
@@ -520,79 +449,9 @@ pub fn code_from_location(location: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow!("no code in {location}"))
 }
 
-/// Hidden inputs and checked checkboxes of a page's form.
-pub fn form_fields(body: &str) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    for chunk in body.split("<input").skip(1) {
-        let tag = chunk.split('>').next().unwrap_or("");
-        let attr = |name: &str| {
-            tag.split(&format!("{name}=\""))
-                .nth(1)
-                .and_then(|rest| rest.split('"').next())
-                .map(unescape)
-        };
-        let kind = attr("type").unwrap_or_default();
-        if kind == "hidden" || (kind == "checkbox" && tag.contains("checked")) {
-            if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
-                fields.push((n, v));
-            }
-        }
-    }
-    fields
-}
-
-/// Undoes HTML escaping of attribute values (named and numeric character references).
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let Some(end) = tail.find(';') else {
-            out.push_str(tail);
-            return out;
-        };
-        let entity = &tail[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => out.push(c),
-            None => out.push_str(&tail[..=end]),
-        }
-        rest = &tail[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn form_fields_reads_hidden_and_checked_inputs() {
-        let html = r#"<form><input type="hidden" name="csrf_token" value="a&amp;b&#x2F;c">
-            <input type="checkbox" name="scope" value="transition:email" checked>
-            <input type="checkbox" name="scope" value="other">
-            <input type="text" name="identifier" value="x"></form>"#;
-        assert_eq!(
-            form_fields(html),
-            vec![
-                ("csrf_token".to_string(), "a&b/c".to_string()),
-                ("scope".to_string(), "transition:email".to_string()),
-            ]
-        );
-    }
 
     #[test]
     fn code_is_read_from_the_redirect() {

@@ -1,8 +1,9 @@
 //! End-to-end tests against real HTTPS servers on 127.0.0.1 (a throw-away CA made by rcgen,
 //! trusted through `extra_ca_pem`), and SSRF refusals with an injected resolver.
 
-use async_trait::async_trait;
-use atauth_fetch::{FetchConfig, FetchError, Forbidden, Resolve, SafeFetcher, MAX_BODY_BYTES};
+use atauth_fetch::{FetchConfig, FetchError, Forbidden, SafeFetcher, MAX_BODY_BYTES};
+use atauth_test_support::net::{loopback_listener, FakeDns};
+use atauth_test_support::pki::TestPki;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -13,47 +14,10 @@ use axum::Router;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
-
-// ---------------------------------------------------------------------------------------------
-// Certificates
-
-struct Pki {
-    ca_pem: String,
-    leaf_der: rustls::pki_types::CertificateDer<'static>,
-    leaf_key_der: Vec<u8>,
-}
-
-fn pki(names: &[&str]) -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "atauth-fetch test CA");
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-
-    let leaf_key = KeyPair::generate().unwrap();
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let mut leaf = CertificateParams::new(names).unwrap();
-    leaf.distinguished_name
-        .push(DnType::CommonName, "atauth-fetch test server");
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).unwrap();
-    Pki {
-        ca_pem: ca_cert.pem(),
-        leaf_der: leaf_cert.der().clone(),
-        leaf_key_der: leaf_key.serialize_der(),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The test server
@@ -190,28 +154,11 @@ fn router(shared: Arc<Shared>) -> Router {
 
 /// An HTTPS server on 127.0.0.1 with a certificate for `meta.test` and `dev.test`.
 async fn https_server() -> Server {
-    let pki = pki(&["meta.test", "dev.test"]);
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![pki.leaf_der],
-            rustls::pki_types::PrivatePkcs8KeyDer::from(pki.leaf_key_der).into(),
-        )
-        .unwrap();
+    let pki = TestPki::issue(&["meta.test", "dev.test"]);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
     let shared = Arc::new(Shared::default());
-    let app = router(shared.clone());
-    let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls));
-    tokio::spawn(async move {
-        axum_server::from_tcp_rustls(listener, config)
-            .serve(app.into_make_service())
-            .await
-    });
+    pki.serve_https(listener, router(shared.clone()));
     Server {
         port,
         ca_pem: pki.ca_pem,
@@ -221,7 +168,7 @@ async fn https_server() -> Server {
 
 /// A plain-HTTP server on 127.0.0.1 (for dev mode).
 async fn http_server() -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = loopback_listener().await;
     let port = listener.local_addr().unwrap().port();
     let shared = Arc::new(Shared::default());
     let app = router(shared.clone());
@@ -235,36 +182,6 @@ async fn http_server() -> Server {
 
 // ---------------------------------------------------------------------------------------------
 // Resolvers and fetchers
-
-/// Answers every name with fixed addresses and records the names asked.
-struct FakeDns {
-    answer: Vec<IpAddr>,
-    asked: Mutex<Vec<String>>,
-}
-
-impl FakeDns {
-    fn new(answer: &[&str]) -> Arc<Self> {
-        Arc::new(Self {
-            answer: answer.iter().map(|a| a.parse().unwrap()).collect(),
-            asked: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn asked(&self) -> Vec<String> {
-        self.asked.lock().unwrap().clone()
-    }
-}
-
-#[async_trait]
-impl Resolve for FakeDns {
-    async fn resolve(&self, host: &str) -> io::Result<Vec<IpAddr>> {
-        self.asked.lock().unwrap().push(host.to_owned());
-        if self.answer.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::NotFound, "no such host"));
-        }
-        Ok(self.answer.clone())
-    }
-}
 
 const LOCALHOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
@@ -492,7 +409,7 @@ async fn tls_is_verified() {
     );
 
     // A bundle holding another CA and then the test CA works.
-    let other = pki(&["other.test"]);
+    let other = TestPki::issue(&["other.test"]);
     let bundle = format!("{}{}", other.ca_pem, server.ca_pem);
     let config = FetchConfig {
         host_overrides: overrides.clone(),

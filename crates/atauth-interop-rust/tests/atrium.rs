@@ -15,6 +15,9 @@
 //!
 //! Prints one line per check (`ok - ...` / `not ok - ...`) and fails if any check fails.
 
+use atauth_test_support::browser::{Browser, Page, CONSENT_PATH, SIGN_IN_PATH};
+use atauth_test_support::pki::TestPki;
+use atauth_test_support::process::{clean_command, run_ok, ServedProcess};
 use atrium_api::agent::{Agent, SessionManager};
 use atrium_api::types::string::{Datetime, Did};
 use atrium_common::store::Store;
@@ -33,13 +36,12 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const DOMAIN: &str = "atauth-test.internal";
 const CHECK_TIMEOUT: Duration = Duration::from_secs(40);
-const START_DEADLINE: Duration = Duration::from_secs(60);
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 type Fallible<T> = Result<T, String>;
@@ -127,40 +129,14 @@ impl DnsTxtResolver for NoTxt {
 // ---------------------------------------------------------------------------------------------
 // The atauth process.
 
-struct Pki {
-    ca_pem: String,
-    cert_pem: String,
-    key_pem: String,
-}
-
-fn pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "atauth interop throw-away CA");
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    // Wildcards cover one label only, hence one name per level used.
-    let names = vec![
-        DOMAIN.to_string(),
-        format!("*.{DOMAIN}"),
-        format!("*.coop-a.{DOMAIN}"),
-    ];
-    let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf = CertificateParams::new(names).unwrap();
-    leaf.distinguished_name.push(DnType::CommonName, DOMAIN);
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).unwrap();
-    Pki {
-        ca_pem: ca_cert.pem(),
-        cert_pem: leaf_cert.pem(),
-        key_pem: leaf_key.serialize_pem(),
-    }
+/// A throw-away CA and a certificate for the test names. Wildcards cover one label only, hence
+/// one name per level used.
+fn pki() -> TestPki {
+    TestPki::issue(&[
+        DOMAIN,
+        &format!("*.{DOMAIN}"),
+        &format!("*.coop-a.{DOMAIN}"),
+    ])
 }
 
 /// `target/<profile>/atauth`, beside this test binary (`target/<profile>/deps/...`).
@@ -177,93 +153,39 @@ fn atauth_bin() -> PathBuf {
 }
 
 fn atauth(bin: &Path, data: &Path) -> Command {
-    let mut cmd = Command::new(bin);
-    cmd.arg("--data-dir").arg(data);
-    for (var, _) in std::env::vars_os() {
-        if var.to_string_lossy().starts_with("ATAUTH_") {
-            cmd.env_remove(var);
-        }
-    }
-    cmd
+    let data = data.to_str().expect("utf-8 temp dir");
+    clean_command(bin, &["--data-dir", data])
 }
 
-fn run(mut cmd: Command, stdin: &str) -> String {
-    use std::io::Write;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn atauth");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().expect("atauth output");
-    assert!(
-        out.status.success(),
-        "atauth failed: {:?}\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A random `127.77.x.y` whose port 443 we can bind (root or CAP_NET_BIND_SERVICE).
-fn pick_address() -> IpAddr {
+/// A random `127.77.x.y`: port 443 of it is where atauth listens (atproto forbids ports in
+/// `did:web`), which needs root or CAP_NET_BIND_SERVICE.
+fn random_address(attempt: u64) -> IpAddr {
     let seed = std::process::id() as u64
         ^ std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos() as u64;
-    let mut last = None;
-    for i in 0..20u64 {
-        let n = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(i * 1442695040888963407);
-        let ip = IpAddr::V4(Ipv4Addr::new(
-            127,
-            77,
-            (n >> 24) as u8 % 250 + 1,
-            (n >> 40) as u8 % 250 + 1,
-        ));
-        match std::net::TcpListener::bind((ip, 443)) {
-            Ok(_) => return ip,
-            Err(e) => last = Some(e),
-        }
-    }
-    panic!(
-        "cannot listen on port 443 of a loopback address (needs root or CAP_NET_BIND_SERVICE): \
-         {last:?}"
-    );
+    let n = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(attempt * 1442695040888963407);
+    IpAddr::V4(Ipv4Addr::new(
+        127,
+        77,
+        (n >> 24) as u8 % 250 + 1,
+        (n >> 40) as u8 % 250 + 1,
+    ))
 }
 
-struct Server {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
+/// The last `lines` lines of the server's log.
+fn log_tail(server: &ServedProcess, lines: usize) -> String {
+    let text = server.logs();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 struct Env {
     _dir: tempfile::TempDir,
-    server: Server,
+    server: ServedProcess,
     addr: IpAddr,
     ca_pem: String,
     issuer: String,
@@ -295,7 +217,7 @@ fn start_env() -> Env {
 
     let mut cmd = atauth(&bin, &data);
     cmd.args(["tenant", "create", "--issuer", &issuer, "--name", "Co-op A"]);
-    run(cmd, "");
+    run_ok(cmd, "");
     let mut cmd = atauth(&bin, &data);
     cmd.args([
         "account",
@@ -306,7 +228,7 @@ fn start_env() -> Env {
         &handle,
         "--password-stdin",
     ]);
-    let did = run(cmd, &format!("{password}\n"))
+    let did = run_ok(cmd, &format!("{password}\n"))
         .lines()
         .last()
         .unwrap_or_default()
@@ -317,42 +239,31 @@ fn start_env() -> Env {
         "account create printed {did:?}"
     );
 
-    let addr = pick_address();
-    let log = dir.path().join("server.log");
-    let out = std::fs::File::create(&log).unwrap();
-    let mut cmd = atauth(&bin, &data);
-    cmd.args(["serve", "--dev", "--listen", &format!("{addr}:443")])
-        .arg("--tls-cert")
-        .arg(dir.path().join("cert.pem"))
-        .arg("--tls-key")
-        .arg(dir.path().join("key.pem"))
-        .arg("--extra-ca-file")
-        .arg(dir.path().join("ca.pem"));
-    for host in [format!("coop-a.{DOMAIN}"), handle.clone()] {
-        cmd.arg("--dev-resolve").arg(format!("{host}={addr}"));
-    }
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .expect("spawn atauth serve");
-    let mut server = Server { child, log };
-    let deadline = Instant::now() + START_DEADLINE;
-    loop {
-        let text = std::fs::read_to_string(&server.log).unwrap_or_default();
-        if text.contains("atauth listening on https://") {
-            break;
+    // atauth binds the address itself: a taken one (another test's) is tried again elsewhere.
+    let mut attempt = 0;
+    let (addr, server) = loop {
+        let addr = random_address(attempt);
+        let mut cmd = atauth(&bin, &data);
+        cmd.args(["serve", "--dev", "--listen", &format!("{addr}:443")])
+            .arg("--tls-cert")
+            .arg(dir.path().join("cert.pem"))
+            .arg("--tls-key")
+            .arg(dir.path().join("key.pem"))
+            .arg("--extra-ca-file")
+            .arg(dir.path().join("ca.pem"));
+        for host in [format!("coop-a.{DOMAIN}"), handle.clone()] {
+            cmd.arg("--dev-resolve").arg(format!("{host}={addr}"));
         }
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!("atauth serve exited ({status}):\n{text}");
+        match ServedProcess::try_spawn(cmd) {
+            Ok(server) => break (addr, server),
+            Err(why) if why.contains("in use") && attempt < 20 => attempt += 1,
+            Err(why) => panic!(
+                "atauth serve did not start on {addr}:443 (needs root or \
+                 CAP_NET_BIND_SERVICE): {why}"
+            ),
         }
-        assert!(
-            Instant::now() < deadline,
-            "atauth serve did not start:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    };
+    assert!(server.https, "atauth serves https");
     Env {
         _dir: dir,
         server,
@@ -427,140 +338,23 @@ fn chain(e: &dyn StdError) -> String {
 // ---------------------------------------------------------------------------------------------
 // The member, over HTTP: sign-in and consent forms.
 
-struct Page {
-    status: u16,
-    body: String,
-    location: Option<String>,
-}
-
-impl Page {
-    /// Hidden inputs and checked checkboxes of the page's form.
-    fn form_fields(&self) -> Vec<(String, String)> {
-        let mut fields = Vec::new();
-        for chunk in self.body.split("<input").skip(1) {
-            let tag = chunk.split('>').next().unwrap_or("");
-            let attr = |name: &str| {
-                tag.split(&format!("{name}=\""))
-                    .nth(1)
-                    .and_then(|rest| rest.split('"').next())
-                    .map(unescape)
-            };
-            let kind = attr("type").unwrap_or_default();
-            if kind == "hidden" || (kind == "checkbox" && tag.contains("checked")) {
-                if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
-                    fields.push((n, v));
-                }
-            }
-        }
-        fields
-    }
-
-    fn has_field(&self, name: &str) -> bool {
-        self.form_fields().iter().any(|(k, _)| k == name)
-    }
-}
-
-/// Undoes HTML escaping of attribute values.
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let Some(end) = tail.find(';') else {
-            out.push_str(tail);
-            return out;
-        };
-        let entity = &tail[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => out.push(c),
-            None => out.push_str(&tail[..=end]),
-        }
-        rest = &tail[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// A minimal browser: one cookie jar, no redirects followed.
-struct Browser {
-    client: reqwest::Client,
-    origin: String,
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn finish(&mut self, response: reqwest::Response) -> Fallible<Page> {
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap_or("");
-            if let Some((k, v)) = text.split(';').next().and_then(|kv| kv.split_once('=')) {
-                self.cookies.retain(|(name, _)| name != k);
-                self.cookies.push((k.to_string(), v.to_string()));
-            }
-        }
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = response.text().await.map_err(|e| chain(&e))?;
-        Ok(Page {
-            status,
-            body,
-            location,
-        })
-    }
-
-    async fn get(&mut self, url: &str) -> Fallible<Page> {
-        let response = self
-            .client
-            .get(url)
-            .header("cookie", self.cookie_header())
-            .header("sec-fetch-mode", "navigate")
-            .header("sec-fetch-dest", "document")
-            .header("sec-fetch-site", "cross-site")
-            .send()
-            .await
-            .map_err(|e| chain(&e))?;
-        self.finish(response).await
-    }
-
-    async fn post(&mut self, path: &str, form: Vec<(String, String)>) -> Fallible<Page> {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.origin))
-            .header("cookie", self.cookie_header())
-            .header("origin", &self.origin)
-            .header("sec-fetch-mode", "navigate")
-            .header("sec-fetch-dest", "document")
-            .header("sec-fetch-site", "same-origin")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| chain(&e))?;
-        self.finish(response).await
-    }
+/// A form posted from the cooperative's own page, as a browser sends it.
+async fn post(
+    browser: &mut Browser,
+    origin: &str,
+    path: &str,
+    form: &[(String, String)],
+) -> Fallible<Page> {
+    let headers = [
+        ("origin", origin),
+        ("sec-fetch-mode", "navigate"),
+        ("sec-fetch-dest", "document"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    browser
+        .post_with(path, form, &headers)
+        .await
+        .map_err(|e| chain(&e))
 }
 
 /// Opens the authorization URL, signs in and allows; returns the redirect to the client.
@@ -571,30 +365,21 @@ async fn sign_in_and_allow(
     identifier: &str,
     password: &str,
 ) -> Fallible<String> {
-    let mut browser = Browser {
-        client,
-        origin: issuer.to_string(),
-        cookies: Vec::new(),
-    };
-    let page = browser.get(authorize_url).await?;
+    let mut browser = Browser::at_origin(client, issuer);
+    let page = browser.get(authorize_url).await.map_err(|e| chain(&e))?;
     ensure(page.status == 200 && page.has_field("csrf_token"), || {
         format!("authorization page: {} {}", page.status, page.body)
     })?;
-    let mut form = page.form_fields();
-    form.retain(|(k, _)| k != "identifier");
-    form.push(("identifier".into(), identifier.into()));
-    form.push(("password".into(), password.into()));
-    form.push(("action".into(), "sign_in".into()));
-    let page = browser.post("/oauth/authorize/sign-in", form).await?;
+    let form = Browser::sign_in_form(&page, identifier, password);
+    let page = post(&mut browser, issuer, SIGN_IN_PATH, &form).await?;
     ensure(page.status == 200 && page.body.contains("Allow"), || {
         format!(
             "after sign-in, no consent page: {} {}",
             page.status, page.body
         )
     })?;
-    let mut form = page.form_fields();
-    form.push(("decision".into(), "allow".into()));
-    let done = browser.post("/oauth/authorize/consent", form).await?;
+    let form = Browser::allow_form(&page);
+    let done = post(&mut browser, issuer, CONSENT_PATH, &form).await?;
     ensure(done.status == 303, || {
         format!("consent answered {} {}", done.status, done.body)
     })?;
@@ -626,7 +411,7 @@ async fn atrium_oauth_full_session_against_atauth() {
             "{} check(s) failed: {:?}\n--- atauth log (last 60 lines) ---\n{}",
             report.failed.len(),
             report.failed,
-            env.server.log_tail(60)
+            log_tail(&env.server, 60)
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Creating member accounts (shared by the CLI, dev start-up and the admin API through
 //! `admin::service`).
 
-use crate::password::hash_password;
+use crate::password::{hash_password, PasswordCost};
 use atauth_protocol::identity;
 use atauth_protocol::random::{self, RandomSource};
 use atauth_store::{Account, NewAccount, Store, Tenant};
@@ -32,6 +32,7 @@ pub async fn create_account(
     store: &Arc<dyn Store>,
     tenant: &Tenant,
     spec: AccountSpec<'_>,
+    cost: PasswordCost,
     rng: &dyn RandomSource,
     now: i64,
 ) -> anyhow::Result<Account> {
@@ -60,9 +61,7 @@ pub async fn create_account(
         Some(did) => anyhow::bail!("\"{did}\" is not a valid DID"),
         None => hosted_did(tenant, &handle)?,
     };
-    // argon2 takes tens of milliseconds: off the async workers.
-    let password = spec.password.to_string();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
+    let password_hash = hash_password(spec.password, cost, rng).await?;
     let account = store
         .tenant_repo(tenant)
         .create_account(NewAccount {

@@ -1,5 +1,7 @@
 //! Server settings that the binary fills from flags, environment and file.
 
+use crate::password::PasswordCost;
+
 #[derive(Debug, Clone, Default)]
 pub struct ServerConfig {
     /// Dev mode relaxes exactly what the profile doc's section 4 lists. Never on by default.
@@ -9,4 +11,7 @@ pub struct ServerConfig {
     pub trusted_host_header: Option<String>,
     /// Maximum concurrent password hash verifications (argon2 is CPU-bound).
     pub password_concurrency: usize,
+    /// The argon2id cost of new password hashes (and of the dummy verification for unknown
+    /// accounts); [`PasswordCost::PRODUCTION`] unless a test asks for less.
+    pub password_cost: PasswordCost,
 }

@@ -31,7 +31,7 @@ mod ui;
 mod xrpc;
 
 pub use config::ServerConfig;
-pub use password::{hash_password, PasswordHasher};
+pub use password::{hash_password, PasswordCost, PasswordHasher};
 pub use routes::router;
 pub use state::AppState;
 pub use tenant::provision_tenant;

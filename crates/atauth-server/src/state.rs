@@ -61,7 +61,8 @@ impl AppState {
         rng: Arc<dyn RandomSource>,
         config: ServerConfig,
     ) -> Self {
-        let passwords = PasswordHasher::new(config.password_concurrency.max(1));
+        let passwords =
+            PasswordHasher::new(config.password_concurrency.max(1), config.password_cost);
         let metrics = crate::metrics::Metrics::new(fetcher.clone());
         let clients = ClientRegistry::new(fetcher, config.dev);
         // Sign-in counters: Redis when the replay markers are there too, else the database.

@@ -10,19 +10,14 @@ mod common;
 
 use atauth_store::postgres::{PostgresOptions, PostgresStore};
 use atauth_store::{open_database, Store, StoreError};
+use atauth_test_support::net::ClosedPort;
+use atauth_test_support::postgres::Cluster;
+use atauth_test_support::services::{services_required, REQUIRE_SERVICES_VAR};
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn is_unavailable<T>(r: Result<T, StoreError>) -> bool {
     matches!(r, Err(StoreError::Unavailable(_)))
-}
-
-/// A TCP port on 127.0.0.1 that nothing listens on (right now).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 fn quick() -> PostgresOptions {
@@ -53,7 +48,8 @@ async fn connect_errors_are_unavailable() {
         assert!(is_unavailable(r), "{url}");
     }
     // Nothing listening: refused at once, no retry loop.
-    let url = format!("postgres://postgres@127.0.0.1:{}/atauth", free_port());
+    let closed = ClosedPort::reserve();
+    let url = format!("postgres://postgres@127.0.0.1:{}/atauth", closed.port());
     let started = Instant::now();
     assert!(is_unavailable(PostgresStore::connect(&url).await));
     assert!(is_unavailable(open_database(&url).await));
@@ -212,171 +208,6 @@ async fn list_accounts_orders_ids_bytewise() {
 
 // --- a throw-away server the test controls
 
-/// The directory of `initdb` and `pg_ctl`, if installed.
-fn pg_bindir() -> Option<PathBuf> {
-    if let Ok(dir) = std::env::var("ATAUTH_TEST_PG_BINDIR") {
-        return Some(PathBuf::from(dir));
-    }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists())
-        .collect();
-    versions.sort_by_key(|p| {
-        let v = p
-            .parent()
-            .and_then(Path::file_name)
-            .and_then(|v| v.to_str());
-        v.and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
-    });
-    if let Some(newest) = versions.pop() {
-        return Some(newest);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).find(|d| d.join("initdb").exists() && d.join("pg_ctl").exists())
-}
-
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// A PostgreSQL cluster in a temporary directory, on its own port, trust authentication.
-/// `initdb` refuses to run as root: as root, everything runs as the `postgres` user.
-struct Cluster {
-    bindir: PathBuf,
-    dir: PathBuf,
-    port: u16,
-    as_postgres: bool,
-}
-
-impl Cluster {
-    fn command(&self, program: &str) -> Command {
-        let exe = self.bindir.join(program);
-        if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(exe);
-            c
-        } else {
-            Command::new(exe)
-        }
-    }
-
-    fn run(&self, program: &str, args: &[&str]) {
-        let out = self.command(program).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{program} {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Creates the cluster, or `None` (with the reason) if this machine cannot.
-    fn init() -> Result<Self, String> {
-        let bindir = pg_bindir().ok_or("no initdb/pg_ctl found")?;
-        let as_postgres = running_as_root();
-        let dir = if as_postgres {
-            let out = Command::new("runuser")
-                .args([
-                    "-u",
-                    "postgres",
-                    "--",
-                    "mktemp",
-                    "-d",
-                    "/tmp/atauth-pg-XXXXXX",
-                ])
-                .output()
-                .map_err(|e| format!("runuser: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "cannot run as the postgres user: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-        } else {
-            tempfile::Builder::new()
-                .prefix("atauth-pg-")
-                .tempdir()
-                .map_err(|e| e.to_string())?
-                .keep()
-        };
-        let cluster = Cluster {
-            bindir,
-            dir,
-            port: free_port(),
-            as_postgres,
-        };
-        let data = cluster.data();
-        cluster.run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-        );
-        Ok(cluster)
-    }
-
-    fn data(&self) -> String {
-        self.dir.join("data").display().to_string()
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-
-    fn start(&self) {
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port,
-            self.dir.display()
-        );
-        let log = self.dir.join("log").display().to_string();
-        self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data(),
-                "-l",
-                &log,
-                "-o",
-                &opts,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-        );
-    }
-
-    fn stop(&self) {
-        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self
-            .command("pg_ctl")
-            .args(["-D", &self.data(), "-m", "immediate", "-w", "stop"])
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovers_after_the_server_restarts() {
     let cluster = match Cluster::init() {
@@ -389,7 +220,7 @@ async fn recovers_after_the_server_restarts() {
             return;
         }
     };
-    cluster.start();
+    cluster.start().expect("start postgres");
     let acquire_timeout = Duration::from_secs(1);
     let options = PostgresOptions {
         acquire_timeout,
@@ -404,7 +235,7 @@ async fn recovers_after_the_server_restarts() {
 
     // Down: every call fails with Unavailable, each within the acquire timeout (sqlx keeps
     // retrying refused connections until then).
-    cluster.stop();
+    cluster.stop().expect("stop postgres");
     for _ in 0..2 {
         let started = Instant::now();
         assert!(is_unavailable(store.ping().await));
@@ -420,7 +251,7 @@ async fn recovers_after_the_server_restarts() {
     }
 
     // Back: the same store and repository work again, without reconnecting by hand.
-    cluster.start();
+    cluster.start().expect("start postgres");
     store.ping().await.unwrap();
     assert!(repo.account_by_id("alice").await.unwrap().is_some());
     assert!(repo
@@ -433,8 +264,8 @@ async fn recovers_after_the_server_restarts() {
     let (a, b) = tokio::join!(store.ping(), repo.list_accounts());
     a.unwrap();
     b.unwrap();
-    cluster.stop();
-    cluster.start();
+    cluster.stop().expect("stop postgres");
+    cluster.start().expect("start postgres");
     for _ in 0..4 {
         store.ping().await.unwrap();
         assert_eq!(repo.list_accounts().await.unwrap().len(), 1);

@@ -5,17 +5,10 @@ mod common;
 
 use atauth_store::replay::RedisOptions;
 use atauth_store::{RateLimitStore, RedisRateLimits, RedisReplayStore, StoreError, TenantId};
+use atauth_test_support::net::ClosedPort;
+use atauth_test_support::services::redis_url;
 use common::*;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// A key no earlier run used (the shared Redis outlives test runs).
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos:x}", std::process::id())
-}
+use std::time::Duration;
 
 /// Counts within a window, per tenant and namespace, and `clear`.
 async fn counting_semantics(limits: &dyn RateLimitStore, a: TenantId, b: TenantId, key: &str) {
@@ -130,10 +123,8 @@ async fn redis_counters_have_the_same_semantics_under_namespaced_keys() {
 
 #[tokio::test]
 async fn an_unreachable_redis_is_unavailable_not_a_count() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = ClosedPort::reserve();
+    let port = closed.port();
     let options = RedisOptions {
         connection_timeout: Duration::from_millis(200),
         response_timeout: Duration::from_millis(200),
@@ -150,16 +141,4 @@ async fn an_unreachable_redis_is_unavailable_not_a_count() {
         limits.peek(1, "throttle", "k", NOW).await,
         Err(StoreError::Unavailable(_))
     ));
-}
-
-fn redis_url() -> Option<String> {
-    const VAR: &str = "ATAUTH_TEST_REDIS_URL";
-    match std::env::var(VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if services_required() => panic!("{REQUIRE_SERVICES_VAR}=1 but {VAR} is not set"),
-        _ => {
-            eprintln!("skipped: {VAR} is not set");
-            None
-        }
-    }
 }

@@ -8,35 +8,13 @@ use atauth_store::sqlite::SqliteStore;
 use atauth_store::{
     DatabaseReplayStore, RedisReplayStore, ReplayStore, Store, StoreError, TenantRepo,
 };
+use atauth_test_support::net::ClosedPort;
+use atauth_test_support::redis::RedisServer;
+use atauth_test_support::services::has_program;
+use atauth_test_support::services::{redis_url, services_required, REQUIRE_SERVICES_VAR};
 use common::*;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const REDIS_URL_VAR: &str = "ATAUTH_TEST_REDIS_URL";
-
-fn redis_url() -> Option<String> {
-    match std::env::var(REDIS_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if services_required() => panic!(
-            "{REQUIRE_SERVICES_VAR}=1 but {REDIS_URL_VAR} is not set: run the tests through \
-             scripts/with-services"
-        ),
-        _ => {
-            eprintln!("skipped: {REDIS_URL_VAR} is not set");
-            None
-        }
-    }
-}
-
-/// A key no earlier run used (the shared Redis outlives test runs).
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos:x}", std::process::id())
-}
+use std::time::{Duration, Instant};
 
 /// Two tenants' repositories (a Redis replay cache only takes their ids).
 async fn two_repos() -> (Arc<dyn Store>, Arc<dyn TenantRepo>, Arc<dyn TenantRepo>) {
@@ -45,11 +23,6 @@ async fn two_repos() -> (Arc<dyn Store>, Arc<dyn TenantRepo>, Arc<dyn TenantRepo
     let b = tenant(&*store, "coop-b").await;
     let (ra, rb) = (store.tenant_repo(&a), store.tenant_repo(&b));
     (store, ra, rb)
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// The semantics every replay cache has.
@@ -186,7 +159,8 @@ async fn unreachable_or_silent_redis_is_unavailable_within_the_timeout() {
         operation_timeout: Duration::from_secs(1),
     };
     // Nothing listening.
-    let closed = format!("redis://127.0.0.1:{}", free_port());
+    let closed_port = ClosedPort::reserve();
+    let closed = format!("redis://127.0.0.1:{}", closed_port.port());
     // A TCP peer that accepts and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_url = format!("redis://127.0.0.1:{}", silent.local_addr().unwrap().port());
@@ -212,40 +186,9 @@ async fn unreachable_or_silent_redis_is_unavailable_within_the_timeout() {
     }
 }
 
-/// `redis-server` on `port`, no persistence.
-fn spawn_redis(port: u16) -> Child {
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restart_fails_closed_then_recovers_without_a_new_store() {
-    let has_redis = Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_redis {
+    if !has_program("redis-server") {
         assert!(
             !services_required(),
             "{REQUIRE_SERVICES_VAR}=1 but no redis-server"
@@ -254,16 +197,15 @@ async fn redis_restart_fails_closed_then_recovers_without_a_new_store() {
         return;
     }
     let (_store, a, _) = two_repos().await;
-    let port = free_port();
-    let server = Killed(spawn_redis(port));
-    let replay = RedisReplayStore::new(&format!("redis://127.0.0.1:{port}")).unwrap();
+    let mut server = RedisServer::start().expect("redis-server");
+    let replay = RedisReplayStore::new(&server.url()).unwrap();
     let bound = replay.tenant_replay(&a);
     assert!(bound
         .record_once("dpop", "k1", NOW + 60, NOW)
         .await
         .unwrap());
 
-    drop(server);
+    server.stop();
     for key in ["k1", "k2"] {
         let started = Instant::now();
         let r = bound.record_once("dpop", key, NOW + 60, NOW).await;
@@ -275,7 +217,7 @@ async fn redis_restart_fails_closed_then_recovers_without_a_new_store() {
         );
     }
 
-    let _server = Killed(spawn_redis(port));
+    server.restart().expect("redis-server restarts");
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         match bound.record_once("dpop", "k2", NOW + 60, NOW).await {

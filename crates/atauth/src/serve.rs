@@ -11,7 +11,7 @@ use atauth_protocol::permission::PermissionSet;
 use atauth_protocol::random::SystemRandom;
 use atauth_server::accounts::{create_account, AccountSpec};
 use atauth_server::permission_sets::{PermissionSetSource, PermissionSets};
-use atauth_server::{AppState, ServerConfig};
+use atauth_server::{AppState, PasswordCost, ServerConfig};
 use atauth_store::{DatabaseReplayStore, RedisReplayStore, ReplayStore, Store};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -45,6 +45,7 @@ pub async fn serve(database: &DatabaseTarget, args: ServeArgs) -> anyhow::Result
         dev: args.dev,
         trusted_host_header: args.trusted_host_header.clone(),
         password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        password_cost: PasswordCost::PRODUCTION,
     };
     let mut permission_sets = permission_sets(&args)?;
     // Sets no file pins come from the network (DNS TXT → DID → PDS → verified record); never in
@@ -315,7 +316,15 @@ async fn prepare_dev(store: &Arc<dyn Store>, now: i64) -> anyhow::Result<()> {
                 did: None,
                 password: DEV_PASSWORD,
             };
-            create_account(store, &tenant, spec, &SystemRandom, now).await?
+            create_account(
+                store,
+                &tenant,
+                spec,
+                PasswordCost::PRODUCTION,
+                &SystemRandom,
+                now,
+            )
+            .await?
         }
     };
     println!(

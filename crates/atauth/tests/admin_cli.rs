@@ -87,7 +87,7 @@ fn tenant_and_account_disable_and_enable() {
 /// Starts `serve` with the admin API; returns the process and its public and admin URLs.
 fn serve(data: &Path) -> (ServedProcess, String, String) {
     let data = data.to_str().expect("utf-8 temp dir");
-    let server = ServedProcess::start(
+    let server = support::serve(
         &["--data-dir", data],
         &["--admin-listen", "127.0.0.1:0"],
         &[("ATAUTH_ADMIN_TOKEN", OPERATOR_TOKEN)],

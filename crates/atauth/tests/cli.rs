@@ -101,7 +101,7 @@ fn create_account(data: &Path, tenant: &str, handle: &str, extra: &[&str]) -> Ou
 /// `atauth --data-dir DATA serve --listen 127.0.0.1:0 <args>`, killed when dropped.
 fn serve(data: &Path, args: &[&str]) -> ServedProcess {
     let data = data.to_str().expect("utf-8 temp dir");
-    ServedProcess::start(&["--data-dir", data], args, &[])
+    support::serve(&["--data-dir", data], args, &[])
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,11 +4,14 @@
 
 mod support;
 
+use atauth_test_support::net::ClosedPort;
+use atauth_test_support::postgres::PgTestDatabase;
+use atauth_test_support::services::service_url;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
-use support::{service_url, PgDatabase, ServedProcess};
+use support::ServedProcess;
 
 /// `atauth --data-dir DATA <args>` with `env` and `stdin`, to completion.
 fn run(data: &Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
@@ -43,7 +46,7 @@ fn ok(output: &Output) -> String {
 /// `atauth --data-dir DATA serve --listen 127.0.0.1:0 <args>` with `env`.
 fn serve(data: &Path, args: &[&str], env: &[(&str, &str)]) -> ServedProcess {
     let data = data.to_str().expect("utf-8 temp dir");
-    ServedProcess::start(&["--data-dir", data], args, env)
+    support::serve(&["--data-dir", data], args, env)
 }
 
 const METADATA: &str = "/.well-known/oauth-authorization-server";
@@ -56,7 +59,7 @@ async fn tenant_account_and_serve_work_on_postgres_with_redis() {
     let Some(redis) = service_url("ATAUTH_TEST_REDIS_URL") else {
         return;
     };
-    let db = PgDatabase::create(&admin, "atauth_cli").await;
+    let db = PgTestDatabase::create(&admin).await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let database = ["--database", db.url.as_str()];
@@ -129,7 +132,7 @@ async fn tenant_account_and_serve_work_on_postgres_with_redis() {
     let log = server.logs();
     assert!(log.contains("replay cache: Redis"), "{log}");
     drop(server);
-    db.drop_now().await;
+    drop(db);
 }
 
 #[tokio::test]
@@ -165,11 +168,8 @@ async fn an_explicit_sqlite_database_is_used_instead_of_the_data_directory() {
 #[test]
 fn an_unreachable_database_is_refused_without_showing_its_password() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = ClosedPort::reserve();
+    let port = closed.port();
     let url = format!("postgres://atauth:hunter2@127.0.0.1:{port}/atauth");
     for args in [
         vec!["tenant", "list"],
@@ -189,11 +189,8 @@ fn an_unreachable_database_is_refused_without_showing_its_password() {
 #[tokio::test]
 async fn serve_with_an_unreachable_redis_starts_but_is_not_ready() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = ClosedPort::reserve();
+    let port = closed.port();
     let redis = format!("redis://:secretpw@127.0.0.1:{port}");
     let server = serve(dir.path(), &[], &[("ATAUTH_REDIS", &redis)]);
     assert_eq!(server.get("any.test", "/healthz").await.status(), 200);

@@ -7,33 +7,28 @@
 //!
 //! Needs `ATAUTH_TEST_POSTGRES_URL` and `ATAUTH_TEST_REDIS_URL` (`scripts/with-services`).
 
-#[path = "../../atauth-server/tests/common/mod.rs"]
-mod common;
 mod support;
 
-use common::{loopback_client_id, pkce, redirect_params, DpopKey, Page, PASSWORD};
+use atauth_test_support::browser::{http_client, redirect_params, Browser};
+use atauth_test_support::oauth::{loopback_client_id, pkce, DpopKey};
+use atauth_test_support::postgres::PgTestDatabase;
+use atauth_test_support::services::service_url;
 use serde_json::Value;
 use std::sync::Mutex;
-use support::{run_ok, service_url, PgDatabase, ServedProcess};
+use support::{run_ok, ServedProcess};
 
 const HOST: &str = "coop-a.test";
 const ISSUER: &str = "https://coop-a.test";
 const HANDLE: &str = "alice.coop-a.test";
 const SCOPE: &str = "atproto transition:generic";
+const PASSWORD: &str = "correct horse battery";
+const LOOPBACK_REDIRECT: &str = "http://127.0.0.1/callback";
 
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("time")
         .as_secs() as i64
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
 }
 
 /// A loopback client with its DPoP key; remembers every proof it sent.
@@ -47,8 +42,8 @@ struct Client {
 impl Client {
     fn new() -> Self {
         Self {
-            http: http(),
-            client_id: loopback_client_id(SCOPE),
+            http: http_client(),
+            client_id: loopback_client_id(LOOPBACK_REDIRECT, SCOPE),
             dpop: DpopKey::new(),
             proofs: Mutex::default(),
         }
@@ -107,66 +102,6 @@ impl Client {
     }
 }
 
-/// A browser with a cookie jar, at one process.
-struct Browser<'a> {
-    at: &'a ServedProcess,
-    http: reqwest::Client,
-    cookies: Vec<(String, String)>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(at: &'a ServedProcess) -> Self {
-        Self {
-            at,
-            http: http(),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        let pairs: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        pairs.join("; ")
-    }
-
-    async fn page(&mut self, response: reqwest::Response) -> Page {
-        common::read_page(&mut self.cookies, response).await
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let response = self
-            .http
-            .get(self.at.url(path))
-            .header("host", HOST)
-            .header("cookie", self.cookie_header())
-            .header("sec-fetch-mode", "navigate")
-            .header("sec-fetch-dest", "document")
-            .header("sec-fetch-site", "cross-site")
-            .send()
-            .await
-            .expect("get");
-        self.page(response).await
-    }
-
-    async fn post(&mut self, path: &str, form: Vec<(String, String)>) -> Page {
-        let response = self
-            .http
-            .post(self.at.url(path))
-            .header("host", HOST)
-            .header("cookie", self.cookie_header())
-            .header("origin", ISSUER)
-            .header("sec-fetch-site", "same-origin")
-            .form(&form)
-            .send()
-            .await
-            .expect("post");
-        self.page(response).await
-    }
-}
-
 /// `form` with another `code_challenge`.
 fn with_challenge<'a>(form: &[(&'a str, &'a str)], challenge: &'a str) -> Vec<(&'a str, &'a str)> {
     let mut form: Vec<_> = form
@@ -180,7 +115,7 @@ fn with_challenge<'a>(form: &[(&'a str, &'a str)], challenge: &'a str) -> Vec<(&
 
 async fn scrape(at: &ServedProcess) -> String {
     let addr = at.metrics_addr.expect("--metrics-listen address");
-    let response = http()
+    let response = http_client()
         .get(format!("http://{addr}/metrics"))
         .send()
         .await
@@ -205,7 +140,7 @@ async fn a_flow_alternates_between_two_processes_sharing_postgres_and_redis() {
     let Some(redis) = service_url("ATAUTH_TEST_REDIS_URL") else {
         return;
     };
-    let db = PgDatabase::create(&admin, "atauth_scale").await;
+    let db = PgTestDatabase::create(&admin).await;
     let dir = tempfile::tempdir().expect("dir");
     let data_dir = dir.path().to_str().expect("utf-8 path");
     let global = ["--data-dir", data_dir, "--database", db.url.as_str()];
@@ -232,8 +167,8 @@ async fn a_flow_alternates_between_two_processes_sharing_postgres_and_redis() {
         "--log-json",
     ];
     let env = [("ATAUTH_LOG", "debug")];
-    let a = ServedProcess::start(&global, &serve_args, &env);
-    let b = ServedProcess::start(&global, &serve_args, &env);
+    let a = support::serve(&global, &serve_args, &env);
+    let b = support::serve(&global, &serve_args, &env);
     let client = Client::new();
 
     // PAR at A (learning A's nonce on the way).
@@ -241,7 +176,7 @@ async fn a_flow_alternates_between_two_processes_sharing_postgres_and_redis() {
     let par_form = [
         ("client_id", client.client_id.as_str()),
         ("response_type", "code"),
-        ("redirect_uri", common::LOOPBACK_REDIRECT),
+        ("redirect_uri", LOOPBACK_REDIRECT),
         ("state", "state-1"),
         ("scope", SCOPE),
         ("code_challenge", challenge.as_str()),
@@ -274,20 +209,18 @@ async fn a_flow_alternates_between_two_processes_sharing_postgres_and_redis() {
     );
 
     // Authorization page, sign-in and consent at B.
-    let mut browser = Browser::new(&b);
-    let page = browser.get(&client.authorize_path(&request_uri)).await;
+    let mut browser = Browser::at_loopback(http_client(), b.addr, HOST);
+    let page = browser
+        .get(&client.authorize_path(&request_uri))
+        .await
+        .expect("get");
     assert_eq!(page.status, 200, "{}", page.body);
-    let mut form = page.form_fields();
-    form.extend([
-        ("identifier".to_string(), HANDLE.to_string()),
-        ("password".to_string(), PASSWORD.to_string()),
-        ("action".to_string(), "sign_in".to_string()),
-    ]);
-    let page = browser.post("/oauth/authorize/sign-in", form).await;
+    let page = browser
+        .sign_in(&page, HANDLE, PASSWORD)
+        .await
+        .expect("post");
     assert!(page.body.contains("Allow"), "{} {}", page.status, page.body);
-    let mut form = page.form_fields();
-    form.push(("decision".into(), "allow".into()));
-    let done = browser.post("/oauth/authorize/consent", form).await;
+    let done = browser.allow(&page).await.expect("post");
     assert_eq!(done.status, 303, "{}", done.body);
     let params = redirect_params(done.location.as_deref().expect("redirect"));
     assert_eq!(params.get("iss").map(String::as_str), Some(ISSUER));
@@ -301,7 +234,7 @@ async fn a_flow_alternates_between_two_processes_sharing_postgres_and_redis() {
             &[
                 ("grant_type", "authorization_code"),
                 ("client_id", &client.client_id),
-                ("redirect_uri", common::LOOPBACK_REDIRECT),
+                ("redirect_uri", LOOPBACK_REDIRECT),
                 ("code", &code),
                 ("code_verifier", &verifier),
             ],
@@ -418,5 +351,5 @@ async fn a_flow_alternates_between_two_processes_sharing_postgres_and_redis() {
         }
     }
     drop((a, b));
-    db.drop_now().await;
+    drop(db);
 }

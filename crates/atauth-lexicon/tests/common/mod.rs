@@ -8,6 +8,7 @@ use atauth_fetch::{FetchConfig, SafeFetcher, SystemResolver};
 use atauth_lexicon::proof::build;
 use atauth_lexicon::{LexiconResolver, ResolverConfig, StaticTxtResolver};
 use atauth_protocol::clock::ManualClock;
+use atauth_test_support::pki::TestPki;
 use aws_lc_rs::encoding::{AsBigEndian, EcPublicKeyCompressedBin};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
@@ -392,57 +393,17 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-struct Pki {
-    ca_pem: String,
-    leaf_der: rustls::pki_types::CertificateDer<'static>,
-    leaf_key_der: Vec<u8>,
-}
-
-fn pki() -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).unwrap();
-    Pki {
-        ca_pem: ca_cert.pem(),
-        leaf_der: leaf_cert.der().clone(),
-        leaf_key_der: leaf_key.serialize_der(),
-    }
-}
-
 /// Starts the server; `txt` gets the resolver's DNS answers.
 pub async fn bench(txt: StaticTxtResolver) -> Bench {
     bench_with(txt, ResolverConfig::default()).await
 }
 
 pub async fn bench_with(txt: StaticTxtResolver, mut config: ResolverConfig) -> Bench {
-    let pki = pki();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![pki.leaf_der],
-            rustls::pki_types::PrivatePkcs8KeyDer::from(pki.leaf_key_der).into(),
-        )
-        .unwrap();
+    let pki = TestPki::issue(&["localhost"]);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
     let shared = Arc::new(Shared::default());
-    let app = router(shared.clone());
-    let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls));
-    tokio::spawn(async move {
-        axum_server::from_tcp_rustls(listener, tls)
-            .serve(app.into_make_service())
-            .await
-    });
+    pki.serve_https(listener, router(shared.clone()));
 
     let fetch_config = FetchConfig {
         allow_loopback: true,

@@ -7,7 +7,7 @@
 use super::error::AdminError;
 use super::settings::{Branding, Policies};
 use crate::accounts::{self, AccountSpec};
-use crate::password::hash_password;
+use crate::password::{hash_password, PasswordCost};
 use crate::state::AppState;
 use crate::tenant::{issuer_host, validate_issuer, TenantCache};
 use crate::{keys, provision_tenant};
@@ -57,6 +57,8 @@ pub struct AdminService {
     store: Arc<dyn Store>,
     rng: Arc<dyn RandomSource>,
     clock: Arc<dyn Clock>,
+    /// The argon2id cost of the password hashes it writes.
+    password_cost: PasswordCost,
     /// The running server's tenant cache, refreshed after changes (none for the CLI).
     cache: Option<TenantCache>,
 }
@@ -68,6 +70,7 @@ impl AdminService {
             store,
             rng,
             clock,
+            password_cost: PasswordCost::PRODUCTION,
             cache: None,
         }
     }
@@ -78,6 +81,7 @@ impl AdminService {
             store: state.inner.store.clone(),
             rng: state.inner.rng.clone(),
             clock: state.inner.clock.clone(),
+            password_cost: state.inner.config.password_cost,
             cache: Some(state.inner.tenants.clone()),
         }
     }
@@ -243,9 +247,16 @@ impl AdminService {
         if let Some(did) = spec.did {
             self.check_external_did(did).await?;
         }
-        accounts::create_account(&self.store, tenant, spec, self.rng.as_ref(), self.now())
-            .await
-            .map_err(from_anyhow)
+        accounts::create_account(
+            &self.store,
+            tenant,
+            spec,
+            self.password_cost,
+            self.rng.as_ref(),
+            self.now(),
+        )
+        .await
+        .map_err(from_anyhow)
     }
 
     pub async fn list_accounts(&self, tenant: &Tenant) -> Result<Vec<Account>, AdminError> {
@@ -302,10 +313,8 @@ impl AdminService {
     ) -> Result<Account, AdminError> {
         accounts::check_password(password).map_err(AdminError::Invalid)?;
         self.account(tenant, id).await?;
-        let password = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        let hash = hash_password(password, self.password_cost, self.rng.as_ref())
             .await
-            .map_err(|e| AdminError::Internal(e.to_string()))?
             .map_err(|e| AdminError::Internal(e.to_string()))?;
         let account = self
             .store

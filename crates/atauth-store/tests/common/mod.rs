@@ -14,16 +14,23 @@ use atauth_store::{
     Account, Approval, NewAccount, NewAuthRequest, NewSession, NewTenant, Session, Store, Tenant,
     TenantRepo,
 };
-use sqlx::{Connection, PgConnection};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
 
+pub use atauth_test_support::postgres::PgTestDatabase;
+pub use atauth_test_support::services::postgres_url;
+
 pub const NOW: i64 = 1_700_000_000;
 
-pub const POSTGRES_URL_VAR: &str = "ATAUTH_TEST_POSTGRES_URL";
-pub const REQUIRE_SERVICES_VAR: &str = "ATAUTH_REQUIRE_SERVICES";
+/// A key no earlier run used (the shared Redis outlives test runs).
+pub fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    format!("{prefix}-{}-{nanos:x}", std::process::id())
+}
 
 pub struct Backend {
     pub name: &'static str,
@@ -32,92 +39,6 @@ pub struct Backend {
     _dir: Option<TempDir>,
     /// Drops a PostgreSQL test database after the store (fields drop in order).
     _db: Option<PgTestDatabase>,
-}
-
-/// Whether the environment demands every external service (`ATAUTH_REQUIRE_SERVICES=1`).
-pub fn services_required() -> bool {
-    std::env::var(REQUIRE_SERVICES_VAR).is_ok_and(|v| v == "1" || v == "true")
-}
-
-/// The PostgreSQL server URL for tests, if configured. Panics when it is missing but services
-/// are required, so that CI cannot pass without having run the PostgreSQL suite.
-pub fn postgres_url() -> Option<String> {
-    match std::env::var(POSTGRES_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if services_required() => panic!(
-            "{REQUIRE_SERVICES_VAR}=1 but {POSTGRES_URL_VAR} is not set: the PostgreSQL backend \
-             cannot be tested. Run the tests through scripts/with-services, or set \
-             {POSTGRES_URL_VAR}=postgres://USER@HOST:PORT/DB"
-        ),
-        _ => None,
-    }
-}
-
-/// A uniquely named, empty database on the test server, dropped (best effort) on drop.
-pub struct PgTestDatabase {
-    admin_url: String,
-    pub name: String,
-    /// URL of the new database (the admin URL with its database replaced).
-    pub url: String,
-}
-
-impl PgTestDatabase {
-    pub async fn create(admin_url: &str) -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
-        let name = format!(
-            "atauth_test_{:x}_{:x}_{:x}",
-            std::process::id(),
-            nanos,
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = PgConnection::connect(admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_URL_VAR}: {e}"));
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-        admin.close().await.unwrap();
-        let mut url = url::Url::parse(admin_url).unwrap();
-        url.set_path(&format!("/{name}"));
-        Self {
-            admin_url: admin_url.to_owned(),
-            name,
-            url: url.to_string(),
-        }
-    }
-}
-
-impl Drop for PgTestDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        // Drop runs inside the test's runtime: use a runtime of its own on another thread.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(async {
-                let mut admin = PgConnection::connect(&admin_url)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                sqlx::query(&sql)
-                    .execute(&mut admin)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                admin.close().await.map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}: {dropped:?}", self.name);
-        }
-    }
 }
 
 /// A PostgreSQL store on a fresh database, if a server is configured.
