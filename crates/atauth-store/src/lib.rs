@@ -210,7 +210,8 @@ pub trait TenantRepo: Send + Sync + 'static {
     async fn create_session(&self, session: NewSession) -> StoreResult<Session>;
     async fn session_by_id(&self, id: &str) -> StoreResult<Option<Session>>;
     /// Rotates the refresh token atomically: only if `old_hash` is the current one and the
-    /// session is live. Returns the updated session.
+    /// session is not revoked (the caller has checked `Session::is_live` and the binding first;
+    /// `rotate_refresh_bound` checks both in the statement). Returns the updated session.
     async fn rotate_refresh(
         &self,
         old_hash: &str,
