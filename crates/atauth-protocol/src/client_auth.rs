@@ -4,7 +4,9 @@
 //! is refused), and compares `key_thumbprint` with the DPoP key and with the session's key.
 
 use crate::clock::UnixTime;
-use crate::constants::{CLIENT_ASSERTION_JTI_TTL_SECS, CLIENT_ASSERTION_MAX_AGE_SECS};
+use crate::constants::{
+    CLIENT_ASSERTION_JTI_TTL_SECS, CLIENT_ASSERTION_MAX_AGE_SECS, MAX_JTI_CHARS,
+};
 use crate::jose::{JoseError, JwkSet, UnverifiedJws};
 use crate::OAuthError;
 use serde_json::Value;
@@ -13,8 +15,6 @@ pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-
 
 /// How far in the future an assertion's `iat` may be (clock skew between client and us).
 pub const CLIENT_ASSERTION_MAX_FUTURE_SECS: i64 = 60;
-/// Longest `jti` accepted, in characters (it is stored for replay detection).
-const MAX_JTI_CHARS: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct AssertionContext<'a> {

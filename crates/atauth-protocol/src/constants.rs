@@ -38,10 +38,12 @@ pub const PKCE_VERIFIER_MAX_LEN: usize = 128;
 /// A used PKCE challenge is remembered this long so a second flow cannot reuse it.
 pub const PKCE_CHALLENGE_REUSE_WINDOW_SECS: i64 = 27 * 3600;
 
-/// Client metadata fetch limits (profile section 1).
-pub const CLIENT_METADATA_MAX_BYTES: usize = 512 * 1024;
-pub const CLIENT_METADATA_TIMEOUT_SECS: u64 = 10;
-pub const CLIENT_METADATA_CACHE_SECS: u64 = 10 * 60;
+// The client metadata fetch limits (size, time, cache) are named where they are enforced, in
+// `atauth-fetch` (profile section 1).
+
+/// Longest DPoP proof or client assertion `jti` we store (a bound on stored input, profile
+/// section 1).
+pub const MAX_JTI_CHARS: usize = 256;
 
 /// Bytes of randomness in every opaque identifier and token we mint.
 pub const TOKEN_RANDOM_BYTES: usize = 32;

@@ -16,8 +16,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Request bodies are small forms; anything larger is refused before parsing.
-const MAX_BODY_BYTES: usize = 64 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A request still unanswered after this is cut (the admin API shares both limits).
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
     // Endpoints browser-based clients call cross-origin (atproto profile section 2).

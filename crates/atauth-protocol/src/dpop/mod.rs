@@ -11,7 +11,7 @@ mod tests;
 pub use nonce::NonceIssuer;
 
 use crate::clock::UnixTime;
-use crate::constants::{DPOP_IAT_MAX_AGE_SECS, DPOP_IAT_MAX_FUTURE_SECS};
+use crate::constants::{DPOP_IAT_MAX_AGE_SECS, DPOP_IAT_MAX_FUTURE_SECS, MAX_JTI_CHARS};
 use crate::jose::{sha256_b64, JoseError, PublicJwk, UnverifiedJws};
 use crate::random::secure_eq;
 use crate::OAuthError;
@@ -19,8 +19,6 @@ use serde_json::Value;
 
 /// The JOSE `typ` of a DPoP proof (RFC 9449 section 4.2).
 pub const DPOP_PROOF_TYP: &str = "dpop+jwt";
-/// Longest `jti` accepted, in characters (it is stored for replay detection).
-pub const MAX_JTI_CHARS: usize = 256;
 
 /// What the request a proof accompanies looks like.
 #[derive(Debug, Clone)]

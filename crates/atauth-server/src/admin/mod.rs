@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod service;
 pub mod settings;
 
+use crate::routes::{MAX_BODY_BYTES, REQUEST_TIMEOUT};
 use crate::state::AppState;
 use atauth_protocol::random::hash_secret;
 use axum::extract::DefaultBodyLimit;
@@ -20,13 +21,10 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use service::AdminService;
 use std::sync::Arc;
-use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-const MAX_BODY_BYTES: usize = 64 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The operator token must be long enough not to be guessed.
 pub const MIN_OPERATOR_TOKEN_CHARS: usize = 32;
 
