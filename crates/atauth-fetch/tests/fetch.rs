@@ -1,6 +1,13 @@
 //! End-to-end tests against real HTTPS servers on 127.0.0.1 (a throw-away CA made by rcgen,
 //! trusted through `extra_ca_pem`), and SSRF refusals with an injected resolver.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 use async_trait::async_trait;
 use atauth_fetch::{FetchConfig, FetchError, Forbidden, Resolve, SafeFetcher, MAX_BODY_BYTES};
 use axum::body::{Body, Bytes};

@@ -15,6 +15,13 @@
 //!
 //! Prints one line per check (`ok - ...` / `not ok - ...`) and fails if any check fails.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 use atrium_api::agent::{Agent, SessionManager};
 use atrium_api::types::string::{Datetime, Did};
 use atrium_common::store::Store;

@@ -1,6 +1,13 @@
 //! End-to-end resolution against an in-process HTTPS PLC directory / did:web host / PDS, with
 //! real signed repositories and a TXT map; all offline.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_lexicon::{FetchReason, LexiconError, ProofError, StaticTxtResolver};

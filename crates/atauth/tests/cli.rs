@@ -2,6 +2,13 @@
 //! account commands, and `serve` (plain and `--dev`). Every server started here is killed when
 //! its guard is dropped, also when the test panics.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 mod support;
 
 use serde_json::Value;

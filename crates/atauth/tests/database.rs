@@ -2,6 +2,13 @@
 //! `ATAUTH_TEST_POSTGRES_URL`), on an explicit SQLite file, from the environment, and with a
 //! Redis replay cache (`ATAUTH_TEST_REDIS_URL`, or a closed port).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 mod support;
 
 use serde_json::Value;

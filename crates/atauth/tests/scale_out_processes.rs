@@ -7,6 +7,13 @@
 //!
 //! Needs `ATAUTH_TEST_POSTGRES_URL` and `ATAUTH_TEST_REDIS_URL` (`scripts/with-services`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 #[path = "../../atauth-server/tests/common/mod.rs"]
 mod common;
 mod support;
