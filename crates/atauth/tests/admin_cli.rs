@@ -5,6 +5,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
     reason = "test code: it drives real servers and processes, on real time, with real keys"
 )]
 
