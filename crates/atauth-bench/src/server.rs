@@ -173,6 +173,10 @@ impl Server {
 
     /// SIGTERM (graceful shutdown), then SIGKILL after 10 s.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        #[allow(
+            unsafe_code,
+            reason = "std and tokio only send SIGKILL; the graceful shutdown needs SIGTERM"
+        )]
         // SAFETY: kill(2) on the pid of our own child, which we have not reaped yet.
         unsafe {
             libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
@@ -216,6 +220,10 @@ pub fn cpu_time(stat_path: &str) -> anyhow::Result<Duration> {
     // utime and stime are fields 14 and 15 of stat(5); `rest` starts at field 3.
     let utime: u64 = fields.get(11).context("utime")?.parse()?;
     let stime: u64 = fields.get(12).context("stime")?.parse()?;
+    #[allow(
+        unsafe_code,
+        reason = "the clock tick converting /proc times is only known to sysconf"
+    )]
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     Ok(Duration::from_micros((utime + stime) * 1_000_000 / hz))

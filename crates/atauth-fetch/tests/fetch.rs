@@ -1,6 +1,15 @@
 //! End-to-end tests against real HTTPS servers on 127.0.0.1 (a throw-away CA made by rcgen,
 //! trusted through `extra_ca_pem`), and SSRF refusals with an injected resolver.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 use atauth_fetch::{FetchConfig, FetchError, Forbidden, SafeFetcher, MAX_BODY_BYTES};
 use atauth_test_support::net::{loopback_listener, FakeDns};
 use atauth_test_support::pki::TestPki;

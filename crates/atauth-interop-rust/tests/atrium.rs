@@ -15,6 +15,15 @@
 //!
 //! Prints one line per check (`ok - ...` / `not ok - ...`) and fails if any check fails.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 use atauth_test_support::browser::{Browser, Page, CONSENT_PATH, SIGN_IN_PATH};
 use atauth_test_support::pki::TestPki;
 use atauth_test_support::process::{clean_command, run_ok, ServedProcess};

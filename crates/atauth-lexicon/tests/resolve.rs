@@ -1,6 +1,15 @@
 //! End-to-end resolution against an in-process HTTPS PLC directory / did:web host / PDS, with
 //! real signed repositories and a TXT map; all offline.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_lexicon::{FetchReason, LexiconError, ProofError, StaticTxtResolver};

@@ -12,8 +12,16 @@ pub trait RandomSource: Send + Sync + 'static {
 pub struct SystemRandom;
 
 impl RandomSource for SystemRandom {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place that draws from the operating system: everything else is given a `RandomSource`"
+    )]
+    #[allow(
+        clippy::expect_used,
+        reason = "aws-lc's RNG only fails if the OS entropy source is broken: no value is safe to \
+                  return then, so the request (or command) stops here"
+    )]
     fn fill(&self, buf: &mut [u8]) {
-        // aws-lc's RNG only fails if the OS entropy source is broken; there is no safe fallback.
         aws_lc_rs::rand::fill(buf).expect("operating system random source failed");
     }
 }

@@ -18,7 +18,7 @@
 use crate::tenant::validate_issuer;
 use atauth_protocol::constants::ACCESS_TOKEN_LIFETIME_CAP_SECS;
 use atauth_protocol::jose::SigningKey;
-use atauth_protocol::random::{self, SystemRandom};
+use atauth_protocol::random::{self, RandomSource};
 use atauth_store::{NewSigningKey, SigningKeyRecord, Store, StoreError, Tenant};
 use serde::Serialize;
 use std::sync::Arc;
@@ -188,12 +188,14 @@ pub async fn list_keys(
 
 /// Rotates the cooperative's signing key: a new ES256 key is published in the JWKS at once and
 /// signs from `now + delay_secs`; every key not yet scheduled retires at that activation +
-/// [`RETIREMENT_GRACE_SECS`]. Returns the new key. A delay of 0 (emergency rotation) makes
-/// tokens signed in the next seconds unverifiable by consumers holding a cached JWKS.
+/// [`RETIREMENT_GRACE_SECS`]. Returns the new key, whose `kid` is drawn from `rng`. A delay of 0
+/// (emergency rotation) makes tokens signed in the next seconds unverifiable by consumers
+/// holding a cached JWKS.
 pub async fn rotate_keys(
     store: &Arc<dyn Store>,
     issuer: &str,
     delay_secs: i64,
+    rng: &dyn RandomSource,
     now: i64,
 ) -> Result<KeyInfo, KeyError> {
     if !(0..=MAX_ACTIVATION_DELAY_SECS).contains(&delay_secs) {
@@ -202,7 +204,7 @@ pub async fn rotate_keys(
     let tenant = tenant_by_issuer(store, issuer).await?;
     let repo = store.tenant_repo(&tenant);
     repo.retire_signing_keys(now).await?;
-    let kid = random::hex_id(&SystemRandom, 8);
+    let kid = random::hex_id(rng, 8);
     let key =
         SigningKey::generate(kid.clone()).map_err(|e| KeyError::KeyGeneration(e.to_string()))?;
     let activates_at = now + delay_secs;

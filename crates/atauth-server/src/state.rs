@@ -69,7 +69,12 @@ impl AppState {
         let rate_limits = replay.rate_limits().unwrap_or_else(|| store.rate_limits());
         Self {
             inner: Arc::new(Inner {
-                tenants: TenantCache::new(store.clone(), replay.clone(), clock.clone()),
+                tenants: TenantCache::new(
+                    store.clone(),
+                    replay.clone(),
+                    clock.clone(),
+                    rng.clone(),
+                ),
                 store,
                 replay,
                 clock,

@@ -89,20 +89,22 @@ impl TenantContext {
             .collect()
     }
 
+    /// Loads `tenant`'s keys and secrets; a secret not stored yet is created from `rng`.
     async fn load(
         store: &Arc<dyn Store>,
         replay: &Arc<dyn ReplayStore>,
         clock: &Arc<dyn Clock>,
+        rng: &dyn RandomSource,
         tenant: Tenant,
     ) -> Result<Self, StoreError> {
         let repo = store.tenant_repo(&tenant);
         let replay = replay.tenant_replay(&repo);
         let mut candidate = [0u8; 32];
-        random::SystemRandom.fill(&mut candidate);
+        rng.fill(&mut candidate);
         let nonce_secret = repo.secret_get_or_create("dpop_nonce", &candidate).await?;
-        random::SystemRandom.fill(&mut candidate);
+        rng.fill(&mut candidate);
         let cookie_secret = repo.secret_get_or_create("cookie", &candidate).await?;
-        random::SystemRandom.fill(&mut candidate);
+        rng.fill(&mut candidate);
         let refresh_secret = repo.secret_get_or_create("refresh", &candidate).await?;
 
         let mut keys = Vec::new();
@@ -156,15 +158,23 @@ pub struct TenantCache {
     store: Arc<dyn Store>,
     replay: Arc<dyn ReplayStore>,
     clock: Arc<dyn Clock>,
+    /// Draws the secrets of a cooperative that has none stored yet.
+    rng: Arc<dyn RandomSource>,
     by_host: moka::future::Cache<String, Arc<TenantContext>>,
 }
 
 impl TenantCache {
-    pub fn new(store: Arc<dyn Store>, replay: Arc<dyn ReplayStore>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        replay: Arc<dyn ReplayStore>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn RandomSource>,
+    ) -> Self {
         Self {
             store,
             replay,
             clock,
+            rng,
             by_host: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(TENANT_CACHE_TTL)
@@ -181,8 +191,16 @@ impl TenantCache {
         let Some(tenant) = self.store.tenant_by_host(host).await? else {
             return Ok(None);
         };
-        let ctx =
-            Arc::new(TenantContext::load(&self.store, &self.replay, &self.clock, tenant).await?);
+        let ctx = Arc::new(
+            TenantContext::load(
+                &self.store,
+                &self.replay,
+                &self.clock,
+                self.rng.as_ref(),
+                tenant,
+            )
+            .await?,
+        );
         self.by_host.insert(host.to_string(), ctx.clone()).await;
         Ok(Some(ctx))
     }
@@ -198,8 +216,16 @@ impl TenantCache {
         if let Some(ctx) = self.by_host.get(&host).await {
             return Ok(ctx);
         }
-        let ctx =
-            Arc::new(TenantContext::load(&self.store, &self.replay, &self.clock, tenant).await?);
+        let ctx = Arc::new(
+            TenantContext::load(
+                &self.store,
+                &self.replay,
+                &self.clock,
+                self.rng.as_ref(),
+                tenant,
+            )
+            .await?,
+        );
         self.by_host.insert(host, ctx.clone()).await;
         Ok(ctx)
     }
@@ -312,4 +338,55 @@ pub async fn provision_tenant(
         })
         .await?;
     Ok(tenant)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys;
+    use atauth_protocol::clock::ManualClock;
+    use atauth_store::DatabaseReplayStore;
+
+    /// Fills every buffer with one byte, so that what was drawn from it is recognisable.
+    struct RepeatedByte(u8);
+
+    impl RandomSource for RepeatedByte {
+        fn fill(&self, buf: &mut [u8]) {
+            buf.fill(self.0);
+        }
+    }
+
+    #[tokio::test]
+    async fn key_ids_and_secrets_are_drawn_from_the_injected_randomness() {
+        let store = atauth_store::open_database("sqlite::memory:")
+            .await
+            .unwrap();
+        let now = 1_700_000_000;
+        let tenant = provision_tenant(
+            &store,
+            &RepeatedByte(1),
+            "https://coop.test",
+            "Coop",
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+        let rotated = keys::rotate_keys(&store, &tenant.issuer, 0, &RepeatedByte(2), now)
+            .await
+            .unwrap();
+        assert_eq!(rotated.kid, "0202020202020202");
+
+        let tenants = TenantCache::new(
+            store,
+            Arc::new(DatabaseReplayStore),
+            Arc::new(ManualClock::new(now)),
+            Arc::new(RepeatedByte(3)),
+        );
+        let context = tenants.by_tenant(tenant).await.unwrap();
+        let kids: Vec<&str> = context.keys.iter().map(|k| k.key.kid()).collect();
+        assert_eq!(kids, ["0202020202020202", "0101010101010101"]);
+        assert_eq!(context.cookie_secret, [3; 32]);
+        assert_eq!(context.refresh_secret, [3; 32]);
+    }
 }

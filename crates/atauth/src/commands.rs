@@ -181,7 +181,7 @@ async fn keys_command(
             delay,
             json,
         } => {
-            let key = keys::rotate_keys(store, &tenant, delay, now).await?;
+            let key = keys::rotate_keys(store, &tenant, delay, &SystemRandom, now).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&key)?);
             } else {

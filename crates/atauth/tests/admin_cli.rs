@@ -1,6 +1,15 @@
 //! The admin commands of the `atauth` binary (`tenant disable|enable`, `account
 //! disable|enable`, `admin create-token`) and `serve` with the admin API on its own listener.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 mod support;
 
 use serde_json::Value;

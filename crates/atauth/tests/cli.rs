@@ -2,6 +2,15 @@
 //! account commands, and `serve` (plain and `--dev`). Every server started here is killed when
 //! its guard is dropped, also when the test panics.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 mod support;
 
 use serde_json::Value;

@@ -2,6 +2,15 @@
 //! `ATAUTH_TEST_POSTGRES_URL`), on an explicit SQLite file, from the environment, and with a
 //! Redis replay cache (`ATAUTH_TEST_REDIS_URL`, or a closed port).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 mod support;
 
 use atauth_test_support::net::ClosedPort;

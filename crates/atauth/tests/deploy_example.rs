@@ -1,6 +1,15 @@
 //! `deploy/atauth.env.example` names exactly the variables `atauth serve` reads: each one is a
 //! flag's `env` (as `--help` reports it) or the log filter, and every flag's variable is there.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 use std::collections::BTreeSet;
 use std::process::Command;
 

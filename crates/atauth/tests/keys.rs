@@ -1,5 +1,14 @@
 //! `atauth keys` and the master key, run as operators run them, on a temporary data directory.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 mod support;
 
 use serde_json::Value;

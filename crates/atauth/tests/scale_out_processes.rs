@@ -7,6 +7,15 @@
 //!
 //! Needs `ATAUTH_TEST_POSTGRES_URL` and `ATAUTH_TEST_REDIS_URL` (`scripts/with-services`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and processes, on real time, with real keys"
+)]
+
 mod support;
 
 use atauth_test_support::browser::{http_client, redirect_params, Browser};

@@ -1,7 +1,6 @@
 //! The cooperative's signing key: ES256 by default, held parsed for its whole life.
 
 use super::{b64_encode, Algorithm, JoseError, PublicJwk};
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair};
 use serde_json::{Map, Value};
 
@@ -135,13 +134,24 @@ impl SigningKey {
         let signing_input = format!("{}.{}", b64_encode(header_json), b64_encode(payload));
         let signature = self
             .pair
-            .sign(&SystemRandom::new(), signing_input.as_bytes())
+            .sign(&unused_rng(), signing_input.as_bytes())
             .map_err(|_| JoseError::InvalidKey("the key failed to produce a signature"))?;
         Ok(format!(
             "{signing_input}.{}",
             b64_encode(signature.as_ref())
         ))
     }
+}
+
+/// The generator argument `EcdsaKeyPair::sign` requires. aws-lc-rs ignores it ("Our
+/// implementation ignores the `SecureRandom` parameter"): aws-lc draws the ECDSA nonce itself,
+/// as it draws the key in [`SigningKey::generate`]. No rule depends on those bytes.
+#[allow(
+    clippy::disallowed_types,
+    reason = "required by the signing API, never read (see the doc comment)"
+)]
+pub(crate) fn unused_rng() -> aws_lc_rs::rand::SystemRandom {
+    aws_lc_rs::rand::SystemRandom::new()
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! Test keys and known-answer vectors shared by the JOSE, DPoP, client-auth and token tests.
 
 use super::{b64_encode, Algorithm, PublicJwk};
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair};
 use serde_json::{json, Value};
 
@@ -58,7 +57,7 @@ impl TestKey {
         );
         let sig = self
             .pair
-            .sign(&SystemRandom::new(), input.as_bytes())
+            .sign(&super::signing::unused_rng(), input.as_bytes())
             .expect("signing");
         format!("{input}.{}", b64_encode(sig.as_ref()))
     }

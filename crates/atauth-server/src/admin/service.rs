@@ -427,9 +427,15 @@ impl AdminService {
         tenant: &Tenant,
         delay_secs: i64,
     ) -> Result<keys::KeyInfo, AdminError> {
-        let key = keys::rotate_keys(&self.store, &tenant.issuer, delay_secs, self.now())
-            .await
-            .map_err(from_key_error)?;
+        let key = keys::rotate_keys(
+            &self.store,
+            &tenant.issuer,
+            delay_secs,
+            self.rng.as_ref(),
+            self.now(),
+        )
+        .await
+        .map_err(from_key_error)?;
         self.forget_cached(tenant).await;
         Ok(key)
     }

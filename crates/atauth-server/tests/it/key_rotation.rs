@@ -4,6 +4,7 @@
 use crate::common::*;
 use atauth_protocol::access_token::{self, AccessTokenClaims};
 use atauth_protocol::jose::SigningKey;
+use atauth_protocol::random::SystemRandom;
 use atauth_server::keys::{self, KeyState, RETIREMENT_GRACE_SECS};
 use atauth_store::{DatabaseReplayStore, Store, Tenant};
 use aws_lc_rs::digest;
@@ -88,9 +89,15 @@ async fn tokens_keep_verifying_across_a_rotation_and_the_new_kid_signs_after_the
     let b_kids = jwks_kids(&first, COOP_B).await;
 
     let rotated_at = first.now();
-    let new_key = keys::rotate_keys(&first.store, &issuer(COOP_A), DELAY, rotated_at)
-        .await
-        .unwrap();
+    let new_key = keys::rotate_keys(
+        &first.store,
+        &issuer(COOP_A),
+        DELAY,
+        &SystemRandom,
+        rotated_at,
+    )
+    .await
+    .unwrap();
     assert_eq!(new_key.state, KeyState::Published);
     assert_eq!(new_key.activates_at, rotated_at + DELAY);
     assert_ne!(new_key.kid, old_kid);
@@ -179,9 +186,15 @@ async fn a_cached_cooperative_switches_keys_at_the_exact_time() {
     // activation: the switch follows the clock, not the cache.
     let server = TestServer::start().await;
     let rotated_at = server.now();
-    let new_key = keys::rotate_keys(&server.store, &issuer(COOP_A), DELAY, rotated_at)
-        .await
-        .unwrap();
+    let new_key = keys::rotate_keys(
+        &server.store,
+        &issuer(COOP_A),
+        DELAY,
+        &SystemRandom,
+        rotated_at,
+    )
+    .await
+    .unwrap();
     let (first, first_dpop) = sign_in(&server).await;
     assert_ne!(kid_of(&first), new_key.kid);
 
@@ -198,12 +211,20 @@ async fn a_cached_cooperative_switches_keys_at_the_exact_time() {
 async fn rotation_refuses_unknown_cooperatives_and_bad_delays() {
     let server = TestServer::start().await;
     let now = server.now();
-    let unknown = keys::rotate_keys(&server.store, "https://nowhere.test", 60, now).await;
+    let unknown = keys::rotate_keys(
+        &server.store,
+        "https://nowhere.test",
+        60,
+        &SystemRandom,
+        now,
+    )
+    .await;
     assert!(matches!(unknown, Err(keys::KeyError::UnknownTenant(_))));
     let malformed = keys::list_keys(&server.store, "not a url", now).await;
     assert!(matches!(malformed, Err(keys::KeyError::UnknownTenant(_))));
     for delay in [-1, keys::MAX_ACTIVATION_DELAY_SECS + 1] {
-        let bad = keys::rotate_keys(&server.store, &issuer(COOP_A), delay, now).await;
+        let bad =
+            keys::rotate_keys(&server.store, &issuer(COOP_A), delay, &SystemRandom, now).await;
         assert!(matches!(bad, Err(keys::KeyError::InvalidDelay)), "{delay}");
     }
     // Nothing was added.
@@ -227,7 +248,7 @@ async fn a_server_on_a_database_sealed_with_a_master_key_serves_and_rotates() {
     // Sign-in uses the sealed signing key and the sealed nonce and cookie secrets.
     let (token, dpop) = sign_in(&server).await;
     assert_eq!(get_session(&server, &token, &dpop).await, 200);
-    let new_key = keys::rotate_keys(&store, &issuer(COOP_A), 0, server.now())
+    let new_key = keys::rotate_keys(&store, &issuer(COOP_A), 0, &SystemRandom, server.now())
         .await
         .unwrap();
     assert_eq!(new_key.state, KeyState::Active);
