@@ -26,7 +26,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// Largest error body read to find its OAuth `error` code (error bodies are a few hundred bytes).
 const MAX_ERROR_BODY: usize = 16 * 1024;

@@ -14,10 +14,23 @@
 
 use crate::{StoreError, StoreResult, TenantId};
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rand::SecureRandom;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use std::sync::Arc;
+
+/// A fresh AES-GCM nonce from the operating system's generator. Deliberately not the injected
+/// randomness: a nonce must never repeat under one key, and a replayable test source in the
+/// wrong place would break that silently; tests see only whether values open.
+#[allow(
+    clippy::disallowed_types,
+    reason = "AES-GCM nonces come from the OS CSPRNG only (see above)"
+)]
+fn random_nonce() -> Result<[u8; NONCE_LEN], aws_lc_rs::error::Unspecified> {
+    let mut nonce = [0u8; NONCE_LEN];
+    aws_lc_rs::rand::SystemRandom::new().fill(&mut nonce)?;
+    Ok(nonce)
+}
 
 /// Version 1 of the sealed format. A later format gets another prefix.
 const MAGIC: &[u8; 8] = b"\0atseal1";
@@ -71,10 +84,7 @@ impl MasterKey {
 
     fn seal(&self, aad: &[u8], plaintext: &[u8]) -> StoreResult<Vec<u8>> {
         let failed = |what: &str| StoreError::Unavailable(format!("cannot encrypt: {what}"));
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new()
-            .fill(&mut nonce)
-            .map_err(|_| failed("the system random generator failed"))?;
+        let nonce = random_nonce().map_err(|_| failed("the system random generator failed"))?;
         let mut in_out = plaintext.to_vec();
         self.key
             .seal_in_place_append_tag(

@@ -2,6 +2,15 @@
 //! settings and status, account changes, session listing and bulk revocation, admin tokens.
 //! Each one stays within its tenant.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_store::{NewAdminToken, NewSession, SessionFilter, StoreError, TenantUpdate};

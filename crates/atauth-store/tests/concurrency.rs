@@ -1,6 +1,15 @@
 //! Single-use artefacts under real parallelism: N tasks on a multi-threaded runtime race through
 //! a pool of several connections; exactly one wins.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_store::{CodeConsumption, Rotation, TenantRepo};

@@ -2,6 +2,15 @@
 //! every backend (used by the bound refresh rotation and the active-session count) must agree
 //! with it at every boundary.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_store::{BoundRotation, NewSession, Session, Store};

@@ -6,6 +6,15 @@
 //! server from the PostgreSQL binaries (`initdb`, `pg_ctl`), which it looks for in
 //! `/usr/lib/postgresql/*/bin`, `$PATH`, or `ATAUTH_TEST_PG_BINDIR`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_store::postgres::{PostgresOptions, PostgresStore};

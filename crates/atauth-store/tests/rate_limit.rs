@@ -1,6 +1,15 @@
 //! Rate-limit counters: the same semantics on every database backend and on Redis
 //! (`ATAUTH_TEST_REDIS_URL`); a closed Redis port is `Unavailable`, never a count.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_store::replay::RedisOptions;

@@ -1,6 +1,15 @@
 //! Replay caches: the database one (delegating to `record_once`) and the Redis one (shared
 //! Redis from `ATAUTH_TEST_REDIS_URL`, plus servers the tests start and kill themselves).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_store::replay::{redis_key, RedisOptions};

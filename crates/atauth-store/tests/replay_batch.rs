@@ -1,6 +1,15 @@
 //! Batched replay markers: `record_once_batch` on every backend, and the batcher that the
 //! database replay cache puts in front of it, under real parallelism.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_store::{DatabaseReplayStore, ReplayMarker, ReplayStore};

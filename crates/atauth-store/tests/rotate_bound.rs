@@ -1,6 +1,15 @@
 //! The one-statement refresh rotation: every backend's SQL must agree with
 //! `BoundRotation::matches` and `refresh_deadline`, condition by condition.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_store::{BoundRotation, NewSession};

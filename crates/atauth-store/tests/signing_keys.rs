@@ -1,6 +1,15 @@
 //! Signing key rotation in the store, and signing keys and secrets encrypted at rest under a
 //! master key, on every backend.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_store::sealed::is_sealed;

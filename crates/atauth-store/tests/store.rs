@@ -1,5 +1,14 @@
 //! Behaviour of every `Store` / `TenantRepo` method, on every backend.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 
 use atauth_store::{CodeConsumption, NewSigningKey, NewTenant, Rotation, StoreError, TenantRepo};

@@ -5,6 +5,15 @@
 //! over without a bind-then-release race ([`net`]), and a child process that reports where it
 //! listens ([`process`]).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it starts real servers and processes and waits on real time; a failed step fails the test"
+)]
+
 pub mod browser;
 pub mod html;
 pub mod net;

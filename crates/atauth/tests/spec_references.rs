@@ -11,6 +11,11 @@
 //! The scanner works on in-memory text, so the unit tests below show that a bad citation is
 //! reported; two tests then run it over the repository.
 
+#![allow(
+    clippy::panic,
+    reason = "test code: an unreadable repository file fails the test"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,15 @@
 //! real atauth server on loopback per test, driven over HTTP. nextest runs each test in a
 //! process of its own.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test code: it drives real servers and databases, on real time, with real keys"
+)]
+
 mod common;
 mod metadata_host;
 mod services;
