@@ -56,7 +56,7 @@ const GRANULAR_SCOPE = [
   `include:app.bsky.authCreatePosts?aud=${APPVIEW}`,
 ].join(' ')
 // What the session must get after the member withholds e-mail: the set's permissions expanded
-// and normalised, then the other granted scopes (reference-provider.md 2.8, 3.4).
+// and normalised, then the other granted scopes (profile section 5.4).
 const GRANULAR_EXPECTED = [
   'rpc?lxm=app.bsky.video.abortUpload&lxm=app.bsky.video.finishUpload&lxm=app.bsky.video.getJobStatus' +
     '&lxm=app.bsky.video.getUploadLimits&lxm=app.bsky.video.getUploadStatus&lxm=app.bsky.video.startUpload' +

@@ -1,5 +1,5 @@
 //! [`TokenPermissions`] against the protocol's vectors: the reference's matching tables
-//! (reference-provider.md 3.2 and its `*-permission.test.ts` / `scope-permissions-transition`
+//! (profile section 5.2; the reference's `*-permission.test.ts` / `scope-permissions-transition`
 //! cases) and every normalisation vector (a token scope allows the same as its normalised form;
 //! a value that does not parse allows nothing).
 

@@ -1,6 +1,6 @@
 //! "May this token do X": the granted scope of a verified access token, read once, with the
 //! checks a resource server makes before acting (atproto spec "Permissions"; the reference
-//! resource server's `ScopePermissionsTransition`, reference-provider.md 3.2).
+//! resource server's `ScopePermissionsTransition`, profile section 5.2).
 //!
 //! `include:` scopes never reach a token (atauth expands them when it issues it), and a value
 //! that does not parse allows nothing. The `transition:*` scopes keep their legacy meaning:

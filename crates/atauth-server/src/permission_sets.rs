@@ -1,4 +1,4 @@
-//! Where `include:` permission sets come from (reference-provider.md 3.4): files pinned by the
+//! Where `include:` permission sets come from (profile section 5.4): files pinned by the
 //! operator first, then (optionally) a network resolver.
 //!
 //! Pinned files (`--permission-sets DIR`): `DIR/<nsid>.json` applies to every cooperative,
@@ -105,7 +105,7 @@ impl PermissionSets {
         }
     }
 
-    /// Resolves every `include:` of `scopes` (PAR, reference-provider.md 3.3 step 4 and
+    /// Resolves every `include:` of `scopes` (PAR, profile section 5.3 and
     /// checklist 49): the sets, one per NSID, or `invalid_scope` naming the first that fails.
     pub async fn resolve_includes(
         &self,

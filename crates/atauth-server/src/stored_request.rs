@@ -14,7 +14,7 @@ pub struct StoredRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_key_thumbprint: Option<String>,
     /// The permission set of every `include:` in the scope, resolved once at PAR so consent and
-    /// the token use the same version (reference-provider.md 3.4).
+    /// the token use the same version (profile section 5.4).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permission_sets: Vec<PermissionSet>,
 }

@@ -5,8 +5,8 @@
 //! - Redirect URI registration and matching rules (`redirect.rs`).
 //!
 //! Sources: atproto OAuth spec ("Clients", "Localhost Client Development", "Request Fields"),
-//! RFC 7591 (client metadata), RFC 8252 (native apps), and the reference server's behaviour
-//! (`reference-provider.md` section 2.15).
+//! RFC 7591 (client metadata), RFC 8252 (native apps), and the reference server's behaviour,
+//! as profile section 6 states them.
 
 mod client_id;
 mod metadata;

@@ -1,7 +1,7 @@
 //! `blob`: uploading media files to the PDS (atproto spec "blob").
 //!
 //! Parameter: `accept` (multi, required, positional): `*/*`, `type/*` or `type/subtype`.
-//! Normalised form (reference-provider.md 3.2): anything containing `*/*` collapses to it;
+//! Normalised form (profile section 5.2): anything containing `*/*` collapses to it;
 //! otherwise lowercased, `type/subtype` dropped when `type/*` is present, deduplicated and sorted.
 
 use super::mime::{accept_matches, is_accept};

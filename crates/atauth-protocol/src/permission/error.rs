@@ -3,7 +3,7 @@
 /// Why [`super::Permission::parse`] refused a scope value.
 ///
 /// Every variant means the same thing to the authorization server: the value is not an atproto
-/// scope (reference-provider.md section 3.3 drops such values). The variants only exist to make
+/// scope (profile section 5.3 drops such values). The variants only exist to make
 /// logs and tests precise.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
@@ -19,7 +19,7 @@ pub enum ParseError {
     /// The positional part has a `%` not followed by two hex digits, or decodes to invalid UTF-8.
     #[error("malformed percent-encoding in the positional parameter")]
     BadPercentEncoding,
-    /// A query parameter the resource does not define (reference-provider.md 3.1).
+    /// A query parameter the resource does not define (profile section 5.1).
     #[error("unknown parameter `{0}`")]
     UnknownParameter(String),
     /// The positional parameter was also given by name, e.g.

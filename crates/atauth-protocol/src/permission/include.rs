@@ -1,6 +1,6 @@
 //! `include`: a reference to a permission set published as a lexicon (atproto spec "Permission
-//! Sets"). Not a permission itself: the authorization server expands it (reference-provider.md
-//! 3.4, not implemented here).
+//! Sets"). Not a permission itself: the authorization server expands it (profile section 5.4,
+//! not implemented here).
 //!
 //! Parameters: `nsid` (single, required, positional: the permission-set NSID) and `aud` (single,
 //! optional: an atproto DID service reference, passed down to the set's `inheritAud` rpc

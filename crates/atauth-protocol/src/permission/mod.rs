@@ -1,7 +1,7 @@
 //! The atproto permission (granular scope) grammar: parsing, normalising and matching.
 //!
 //! Sources: the atproto spec "Permissions" (<https://atproto.com/specs/permission>) and the
-//! reference library `@atproto/oauth-scopes` as summarised in `reference-provider.md` section 3.
+//! reference library `@atproto/oauth-scopes` as summarised in profile section 5.
 //! Every vector of `testdata/scope-normalisation-vectors.json` (the reference's own output) is a
 //! table test.
 //!
@@ -83,7 +83,7 @@ pub enum Permission {
 
 impl Permission {
     /// Parses one scope value (no spaces). Unknown resources, unknown parameters, missing
-    /// required parameters and invalid values are all errors (reference-provider.md 3.1).
+    /// required parameters and invalid values are all errors (profile section 5.1).
     pub fn parse(value: &str) -> Result<Self, ParseError> {
         if !crate::scope::is_valid_token(value) {
             return Err(ParseError::InvalidCharacter);

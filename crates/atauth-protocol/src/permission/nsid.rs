@@ -43,7 +43,7 @@ pub fn is_valid_nsid(s: &str) -> bool {
 
 /// A set of NSIDs or the wildcard `*`, as used by `repo` `collection` and `rpc` `lxm`.
 ///
-/// Normalised as the reference does (reference-provider.md 3.2): a `*` anywhere collapses the list
+/// Normalised as the reference does (profile section 5.2): a `*` anywhere collapses the list
 /// to `*`; otherwise the NSIDs are deduplicated and sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NsidSelector {

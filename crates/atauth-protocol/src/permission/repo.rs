@@ -3,7 +3,7 @@
 //! Parameters: `collection` (multi, required, positional: NSID or `*`) and `action` (multi,
 //! optional, `create` / `update` / `delete`, default all three). Normalised form: collections
 //! collapsed to `*` or sorted and deduplicated, actions in the order create, update, delete and
-//! omitted when all three (reference-provider.md 3.2).
+//! omitted when all three (profile section 5.2).
 
 use std::collections::BTreeSet;
 

@@ -1,6 +1,6 @@
 //! Permission sets: a lexicon of type `permission-set` that an `include:` scope names, and its
 //! expansion into `repo`/`rpc` permissions (atproto spec "Permission Sets";
-//! reference-provider.md 3.4, reference `IncludeScope.buildPermissions`).
+//! profile section 5.4, reference `IncludeScope.buildPermissions`).
 //!
 //! Resolving the lexicon (DNS, DID, PDS, or a pinned file) is the server's job; this module only
 //! reads an already fetched document and expands it.
@@ -70,7 +70,7 @@ impl PermissionSet {
     }
 
     /// Reads the lexicon document published for `nsid`: its `id` must equal `nsid` and
-    /// `defs.main.type` must be `permission-set` (reference-provider.md 3.4 step 7).
+    /// `defs.main.type` must be `permission-set` (profile section 5.4).
     pub fn from_lexicon(nsid: &str, doc: &Value) -> Result<Self, PermissionSetError> {
         if !is_valid_nsid(nsid) {
             return Err(PermissionSetError::InvalidNsid(nsid.to_owned()));
@@ -134,7 +134,7 @@ impl PermissionSet {
 
 /// The scope a token receives for `scopes` (the granted request scope): each `include:`
 /// replaced by its set's expanded permissions in normalised form, then the other values
-/// (reference-provider.md 2.8 and 3.4). `sets` must hold the set of every include;
+/// (profile section 5.4). `sets` must hold the set of every include;
 /// `Err(nsid)` names one that it lacks.
 pub fn expand_scope<'a>(
     scopes: impl IntoIterator<Item = &'a str>,

@@ -1,5 +1,5 @@
 //! The static scopes: `atproto` and the `transition:*` scopes (atproto OAuth spec "Scopes";
-//! reference-provider.md 3.2). They take no parameters and are matched literally.
+//! profile section 5.2). They take no parameters and are matched literally.
 
 use super::grant::PermissionRequest;
 use super::AccountAction;
@@ -43,7 +43,7 @@ impl StaticScope {
     }
 
     /// What the transition scopes allow at a resource server, as the reference PDS enforces them
-    /// (reference-provider.md 3.2 "Transition scopes"):
+    /// (profile section 5.2, the transition scopes):
     /// - `transition:generic`: every repo write and blob upload, and every rpc call whose lxm is
     ///   `*` or does not start with `chat.bsky.`;
     /// - `transition:chat.bsky`: rpc calls whose lxm starts with `chat.bsky.`;

@@ -1,6 +1,6 @@
 //! The generic scope-string syntax shared by every resource: `resource[:positional][?k=v&k=v…]`.
 //!
-//! atproto spec "Scope String Syntax"; reference-provider.md section 3.1:
+//! atproto spec "Scope String Syntax"; profile section 5.1:
 //! - the resource name ends at the first `:` or `?`;
 //! - the positional part runs from the first `:` to the first `?` and is percent-decoded
 //!   (strictly, like `decodeURIComponent`);
@@ -86,7 +86,7 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 /// Typed access to a [`RawScope`]'s parameters following the reference parser's rules
-/// (reference-provider.md 3.1 "Parser rules").
+/// (profile section 5.1).
 pub(crate) struct Params<'r, 'a> {
     raw: &'r RawScope<'a>,
     positional_key: &'static str,

@@ -30,7 +30,7 @@ pub async fn push(
         auth,
     } = dpop_client(&state, &tenant, &headers, &params, "/oauth/par", now).await?;
     let request = request::validate_par(&params, &client, &proof.jkt)?;
-    // Every `include:` must resolve (reference-provider.md 3.3 step 4, checklist 49).
+    // Every `include:` must resolve (profile section 5.3, checklist 49).
     let permission_sets = state
         .permission_sets
         .resolve_includes(

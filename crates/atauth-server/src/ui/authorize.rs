@@ -342,7 +342,7 @@ fn languages_of(headers: &HeaderMap) -> Vec<String> {
 }
 
 /// The scope the token gets for `scopes` (granted values of this request): each `include:`
-/// replaced by its expansion (reference-provider.md 2.8, 3.4). `None` if a set is missing, which
+/// replaced by its expansion (profile section 5.4). `None` if a set is missing, which
 /// PAR rules out.
 fn granted_scope(pending: &Pending, scopes: &ScopeSet) -> Option<String> {
     expand_scope(scopes.iter(), &pending.permission_sets).ok()

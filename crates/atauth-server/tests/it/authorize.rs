@@ -1,5 +1,5 @@
 //! The authorization endpoint and its pages, for loopback clients
-//! (reference-provider.md section 6, items 59-69 and 73-76; profile differences 11 and 13),
+//! (Checklist 59-69 and 73-76; profile differences 11 and 13),
 //! with the page security headers, the device cookie and CSRF protection.
 
 use crate::common::*;

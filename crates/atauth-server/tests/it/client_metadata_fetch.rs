@@ -1,8 +1,9 @@
 //! How the server fetches client metadata: the SSRF policy as wired into PAR (the fetcher's
 //! own tests cover the address table; these prove the server uses it), the client_id URL rules
 //! of production mode, and fetch failures. Every refusal is 400 `invalid_client_metadata` with
-//! a description saying exactly why. Checklist numbers refer to `reference-provider.md`
-//! section 6; "profile" to `atproto-oauth-profile.md`.
+//! a description saying exactly why. Checklist numbers refer to
+//! `docs/spec/checklist.md`, "profile section N" to `docs/spec/profile.md` and "profile 3.N"
+//! to Deliberate difference N in `docs/spec/differences.md`.
 
 use crate::common::*;
 use crate::metadata_host::{

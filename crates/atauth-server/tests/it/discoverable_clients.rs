@@ -1,8 +1,8 @@
 //! Discoverable clients (client metadata documents fetched over HTTP) against a dev-mode server:
 //! the documents are served by a real axum server on 127.0.0.1 under the name `app.test`
 //! (dev mode allows `http://app.test:<port>/...` client ids; the fetcher maps `app.test` to
-//! 127.0.0.1). Checklist numbers refer to `reference-provider.md` section 6; "profile 3.N" to
-//! the deliberate differences in `atproto-oauth-profile.md` section 3.
+//! 127.0.0.1). Checklist numbers refer to `docs/spec/checklist.md`; "profile 3.N" to
+//! Deliberate difference N in `docs/spec/differences.md`.
 
 use crate::common::*;
 use crate::metadata_host::{

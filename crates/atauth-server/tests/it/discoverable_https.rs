@@ -3,7 +3,7 @@
 //! certificate by a throw-away CA that the fetcher trusts through `extra_ca_pem`; the fetcher's
 //! host override points `app.test` at a loopback address of the test's own, port 443 (see
 //! `MetadataHost::https_on_443`: needs root or CAP_NET_BIND_SERVICE).
-//! Checklist numbers refer to `reference-provider.md` section 6.
+//! Checklist numbers refer to `docs/spec/checklist.md`.
 
 use crate::common::*;
 use crate::metadata_host::{

@@ -1,5 +1,5 @@
 //! Discovery: authorization server and protected resource metadata, JWKS, CORS
-//! (reference-provider.md section 6, items 1-12).
+//! (Checklist 1-12).
 
 use crate::common::*;
 use serde_json::Value;

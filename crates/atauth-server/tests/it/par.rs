@@ -1,5 +1,5 @@
 //! Pushed authorization requests: transport, DPoP nonce and proof checks, and request
-//! validation for loopback clients (reference-provider.md section 6, items 13-30, 36-48, 88).
+//! validation for loopback clients (Checklist 13-30, 36-48, 88).
 
 use crate::common::*;
 use serde_json::{json, Value};

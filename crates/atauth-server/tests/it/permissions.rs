@@ -163,7 +163,7 @@ async fn sign_in_withholding(client: &TestClient<'_>, scope: &str, withhold: &[&
         .into_iter()
         .filter(|(k, v)| !(k.starts_with("grant_") && withhold.contains(&v.as_str())))
         .collect();
-    // A value that was never requested cannot be added (reference-provider.md 2.9).
+    // A value that was never requested cannot be added (profile section 5.5).
     form.push(("grant_extra".into(), "identity:*".into()));
     form.push(("decision".into(), "allow".into()));
     let done = browser.post_owned("/oauth/authorize/consent", form).await;

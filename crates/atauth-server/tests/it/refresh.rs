@@ -1,6 +1,6 @@
 //! The refresh_token grant for loopback (public) clients: rotation, reuse detection, the retry
-//! grace, key binding and the 14-day session cap (reference-provider.md section 6, items
-//! 97-101; atproto issues #4656 and #5411 for the retry grace).
+//! grace, key binding and the 14-day session cap (Checklist 97-101; atproto issues #4656 and
+//! #5411 for the retry grace).
 
 use crate::common::*;
 

@@ -1,5 +1,5 @@
 //! The built-in resource server (`com.atproto.server.getSession`) with DPoP-bound access
-//! tokens (reference-provider.md section 6, items 94-96 and 102).
+//! tokens (Checklist 94-96 and 102).
 
 use crate::common::*;
 use aws_lc_rs::digest;

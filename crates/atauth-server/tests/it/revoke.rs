@@ -1,5 +1,5 @@
-//! Token revocation (RFC 7009) for loopback clients (reference-provider.md section 6, items
-//! 104-107; profile difference 8: revocation authenticates the client).
+//! Token revocation (RFC 7009) for loopback clients (Checklist 104-107; profile difference 8:
+//! revocation authenticates the client).
 
 use crate::common::*;
 use serde_json::{json, Value};

@@ -1,5 +1,5 @@
 //! The token endpoint's authorization_code grant and the access token format, for loopback
-//! clients (reference-provider.md section 6, items 77-89 and 91-93).
+//! clients (Checklist 77-89 and 91-93).
 
 use crate::common::*;
 use serde_json::Value;

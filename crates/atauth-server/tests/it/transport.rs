@@ -1,7 +1,7 @@
 //! Transport rules shared by the PAR, token and revocation endpoints: `DPoP-Nonce`,
-//! `Cache-Control: no-store` and exposed headers on every answer (reference-provider.md
-//! section 6, items 17-18), and robustness: malformed bodies and garbage DPoP headers never
-//! cause a 5xx, and the JSON endpoints always answer a JSON `error`.
+//! `Cache-Control: no-store` and exposed headers on every answer (Checklist 17-18), and
+//! robustness: malformed bodies and garbage DPoP headers never cause a 5xx, and the JSON
+//! endpoints always answer a JSON `error`.
 
 use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

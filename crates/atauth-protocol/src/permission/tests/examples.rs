@@ -1,4 +1,4 @@
-//! Examples from the atproto spec ("Permissions"), reference-provider.md sections 3 and 5, and
+//! Examples from the atproto spec ("Permissions"), profile section 5, and
 //! the reference library's own test tables.
 
 use crate::permission::*;

@@ -1,6 +1,5 @@
 //! Matching tables: what each permission, and a whole grant with `transition:*` scopes, allows
-//! and refuses (reference `matches` tests, reference-provider.md 3.2 "Match semantics" and
-//! "Transition scopes").
+//! and refuses (reference `matches` tests; profile section 5.2, resources and transition scopes).
 
 use crate::permission::*;
 

@@ -1,6 +1,6 @@
 //! What the consent page says about a requested scope: plain, specific sentences grouped by kind,
 //! one card per permission set, and which values the member may withhold
-//! (reference-provider.md 3.5, 2.9).
+//! (profile section 5.5).
 
 use atauth_protocol::permission::{
     AccountAction, AccountAttr, AccountPermission, Audience, BlobPermission, IdentityAttr,

@@ -537,7 +537,7 @@ impl<'a> Browser<'a> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers for the conformance tests (reference-provider.md section 6). Additive only.
+// Helpers for the conformance tests (docs/spec/checklist.md). Additive only.
 // ---------------------------------------------------------------------------------------------
 
 /// A response header as a string ("" when absent).
