@@ -11,9 +11,10 @@ use crate::keys::{KeyInfo, DEFAULT_ACTIVATION_DELAY_SECS};
 use crate::tenant::issuer_host;
 use atauth_store::{Account, AdminToken, Session, SessionFilter, Tenant};
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, RawQuery, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use http::request::Parts;
 use http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,21 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
             return Ok(Self(T::default()));
         }
         parse_json(&bytes).map(OptionalJsonBody)
+    }
+}
+
+/// Path parameters; an undecodable segment (e.g. bad percent-encoding) is a 400
+/// `invalid_request` in the API's format instead of the framework's plain-text rejection.
+pub struct AdminPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AdminPath<T> {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|_| AdminError::Invalid("the path could not be read".into()))
     }
 }
 
@@ -355,7 +371,7 @@ pub async fn create_tenant(
 pub async fn get_tenant(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
 ) -> Answer<Json<TenantView>> {
     Ok(Json(scoped_tenant(&state, caller, &tenant).await?.into()))
 }
@@ -370,7 +386,7 @@ pub async fn get_tenant(
 pub async fn update_tenant(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
     JsonBody(body): JsonBody<UpdateTenant>,
 ) -> Answer<Json<TenantView>> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
@@ -392,7 +408,7 @@ pub async fn update_tenant(
 pub async fn disable_tenant(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
 ) -> Answer<Json<TenantView>> {
     set_tenant_disabled(state, caller, tenant, true).await
 }
@@ -405,7 +421,7 @@ pub async fn disable_tenant(
 pub async fn enable_tenant(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
 ) -> Answer<Json<TenantView>> {
     set_tenant_disabled(state, caller, tenant, false).await
 }
@@ -439,7 +455,7 @@ async fn set_tenant_disabled(
 pub async fn create_token(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
     JsonBody(body): JsonBody<CreateToken>,
 ) -> Answer<Response> {
     caller.require_operator()?;
@@ -464,7 +480,7 @@ pub async fn create_token(
 pub async fn list_tokens(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
 ) -> Answer<Json<Vec<TokenView>>> {
     caller.require_operator()?;
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
@@ -481,7 +497,7 @@ pub async fn list_tokens(
 pub async fn delete_token(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path((tenant, id)): Path<(String, String)>,
+    AdminPath((tenant, id)): AdminPath<(String, String)>,
 ) -> Answer<StatusCode> {
     caller.require_operator()?;
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
@@ -499,7 +515,7 @@ pub async fn delete_token(
 pub async fn list_accounts(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
 ) -> Answer<Json<Vec<AccountView>>> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
     let accounts = state.service.list_accounts(&tenant).await?;
@@ -516,7 +532,7 @@ pub async fn list_accounts(
 pub async fn create_account(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
     JsonBody(body): JsonBody<CreateAccount>,
 ) -> Answer<Response> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
@@ -539,7 +555,7 @@ pub async fn create_account(
 pub async fn get_account(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path((tenant, id)): Path<(String, String)>,
+    AdminPath((tenant, id)): AdminPath<(String, String)>,
 ) -> Answer<Json<AccountView>> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
     Ok(Json(state.service.account(&tenant, &id).await?.into()))
@@ -556,7 +572,7 @@ pub async fn get_account(
 pub async fn update_account(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path((tenant, id)): Path<(String, String)>,
+    AdminPath((tenant, id)): AdminPath<(String, String)>,
     JsonBody(body): JsonBody<UpdateAccount>,
 ) -> Answer<Json<AccountView>> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
@@ -585,7 +601,7 @@ pub async fn update_account(
 pub async fn reset_password(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path((tenant, id)): Path<(String, String)>,
+    AdminPath((tenant, id)): AdminPath<(String, String)>,
     JsonBody(body): JsonBody<ResetPassword>,
 ) -> Answer<StatusCode> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
@@ -608,7 +624,7 @@ pub async fn reset_password(
 pub async fn list_sessions(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
     RawQuery(query): RawQuery,
 ) -> Answer<Json<Vec<SessionView>>> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
@@ -647,7 +663,7 @@ fn session_filter(query: &str) -> Answer<SessionFilter> {
 pub async fn revoke_sessions(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
     JsonBody(body): JsonBody<RevokeSessions>,
 ) -> Answer<Json<Revoked>> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
@@ -668,7 +684,7 @@ pub async fn revoke_sessions(
 pub async fn revoke_session(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path((tenant, id)): Path<(String, String)>,
+    AdminPath((tenant, id)): AdminPath<(String, String)>,
 ) -> Answer<StatusCode> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
     state.service.revoke_session(&tenant, &id).await?;
@@ -685,7 +701,7 @@ pub async fn revoke_session(
 pub async fn list_keys(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
 ) -> Answer<Json<Vec<KeyView>>> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;
     let keys = state.service.list_keys(&tenant).await?;
@@ -702,7 +718,7 @@ pub async fn list_keys(
 pub async fn rotate_keys(
     State(state): State<AdminState>,
     caller: AdminCaller,
-    Path(tenant): Path<String>,
+    AdminPath(tenant): AdminPath<String>,
     OptionalJsonBody(body): OptionalJsonBody<RotateKeys>,
 ) -> Answer<Response> {
     let tenant = scoped_tenant(&state, caller, &tenant).await?;

@@ -289,6 +289,21 @@ async fn operator_creates_reads_and_updates_cooperatives() {
 }
 
 #[tokio::test]
+async fn an_unreadable_path_is_answered_in_the_api_format() {
+    let (_server, addr) = TestServer::start_with_admin().await;
+    let admin = Admin::operator(addr);
+    // %FF is not UTF-8: the path segment cannot be decoded into the cooperative's name.
+    for path in [
+        "/admin/v1/tenants/%FF",
+        "/admin/v1/tenants/%FF/accounts",
+        "/admin/v1/tenants/coop-a.test/accounts/%FF",
+    ] {
+        let (status, body) = admin.get(path).await;
+        assert_error(status, &body, 400, "invalid_request");
+    }
+}
+
+#[tokio::test]
 async fn policies_and_name_take_effect_on_the_public_endpoints() {
     let (server, addr) = TestServer::start_with_admin().await;
     let admin = Admin::operator(addr);
