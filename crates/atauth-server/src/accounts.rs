@@ -2,6 +2,7 @@
 //! `admin::service`).
 
 use crate::password::{hash_password, PasswordCost};
+use crate::password_policy;
 use atauth_protocol::identity;
 use atauth_protocol::random::{self, RandomSource};
 use atauth_store::{Account, NewAccount, Store, Tenant};
@@ -15,19 +16,8 @@ pub struct AccountSpec<'a> {
     pub password: &'a str,
 }
 
-/// Minimum password length for accounts created by operators.
-pub const MIN_PASSWORD_CHARS: usize = 8;
-
-/// Checks a password chosen by an operator.
-pub fn check_password(password: &str) -> Result<(), String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "the password must have at least {MIN_PASSWORD_CHARS} characters"
-        ));
-    }
-    Ok(())
-}
-
+/// Creates an account; its password meets [`password_policy::check`] (the handle, e-mail and
+/// cooperative name count as guessable).
 pub async fn create_account(
     store: &Arc<dyn Store>,
     tenant: &Tenant,
@@ -55,7 +45,12 @@ pub async fn create_account(
             anyhow::bail!("\"{email}\" is not a valid e-mail address");
         }
     }
-    check_password(spec.password).map_err(anyhow::Error::msg)?;
+    let about_the_member = [
+        handle.as_str(),
+        email.as_deref().unwrap_or(""),
+        &tenant.name,
+    ];
+    password_policy::check(spec.password, &about_the_member)?;
     let did = match spec.did {
         Some(did) if identity::is_valid_did(did) => did.to_string(),
         Some(did) => anyhow::bail!("\"{did}\" is not a valid DID"),

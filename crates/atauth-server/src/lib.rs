@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod keys;
 pub mod metrics;
+pub mod password_policy;
 pub mod permission_sets;
 pub mod state;
 pub mod tenant;

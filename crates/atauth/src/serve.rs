@@ -21,6 +21,8 @@ use std::time::Duration;
 pub const DEV_ISSUER: &str = "http://127.0.0.1:2583";
 pub const DEV_HANDLE: &str = "alice.localhost";
 pub const DEV_PASSWORD: &str = "atauth-demo";
+const DEV_EMAIL: &str = "alice@example.com";
+const DEV_COOPERATIVE_NAME: &str = "Demo Cooperative";
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 pub async fn serve(database: &DatabaseTarget, args: ServeArgs) -> anyhow::Result<()> {
@@ -299,7 +301,7 @@ async fn prepare_dev(store: &Arc<dyn Store>, now: i64) -> anyhow::Result<()> {
                 store,
                 &SystemRandom,
                 DEV_ISSUER,
-                "Demo Cooperative",
+                DEV_COOPERATIVE_NAME,
                 None,
                 now,
             )
@@ -312,7 +314,7 @@ async fn prepare_dev(store: &Arc<dyn Store>, now: i64) -> anyhow::Result<()> {
         None => {
             let spec = AccountSpec {
                 handle: DEV_HANDLE,
-                email: Some("alice@example.com"),
+                email: Some(DEV_EMAIL),
                 did: None,
                 password: DEV_PASSWORD,
             };
@@ -395,5 +397,19 @@ impl PermissionSetSource for NetworkPermissionSets {
             .await
             .map_err(|e| e.to_string())?;
         PermissionSet::from_lexicon(nsid, &resolved.document).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dev_account_password_meets_the_password_rule() {
+        let about_the_member = [DEV_HANDLE, DEV_EMAIL, DEV_COOPERATIVE_NAME];
+        assert_eq!(
+            atauth_server::password_policy::check(DEV_PASSWORD, &about_the_member),
+            Ok(())
+        );
     }
 }

@@ -94,6 +94,17 @@ fn create_tenant(data: &Path, issuer: &str, name: &str) {
 }
 
 fn create_account(data: &Path, tenant: &str, handle: &str, extra: &[&str]) -> Output {
+    create_account_with_password(data, tenant, handle, extra, "a long enough password")
+}
+
+/// `account create` with `password` on standard input.
+fn create_account_with_password(
+    data: &Path,
+    tenant: &str,
+    handle: &str,
+    extra: &[&str],
+    password: &str,
+) -> Output {
     let mut args = vec![
         "account",
         "create",
@@ -104,7 +115,7 @@ fn create_account(data: &Path, tenant: &str, handle: &str, extra: &[&str]) -> Ou
         "--password-stdin",
     ];
     args.extend_from_slice(extra);
-    run_with_stdin(data, &args, "a long enough password\n")
+    run_with_stdin(data, &args, &format!("{password}\n"))
 }
 
 /// `atauth --data-dir DATA serve --listen 127.0.0.1:0 <args>`, killed when dropped.
@@ -299,20 +310,42 @@ fn account_create_refuses_bad_input_with_a_clear_message() {
         ),
         "is not a valid DID",
     );
-    let short = run_with_stdin(
+    let short = create_account_with_password(
         dir.path(),
-        &[
-            "account",
-            "create",
-            "--tenant",
-            "https://coop.test",
-            "--handle",
-            "carol.coop.test",
-            "--password-stdin",
-        ],
-        "short\n",
+        "https://coop.test",
+        "carol.coop.test",
+        &[],
+        "short",
     );
     assert_refused(&short, "at least 8 characters");
+}
+
+#[test]
+fn account_create_refuses_a_guessable_password_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    create_tenant(dir.path(), "https://coop.test", "Coop");
+    for guessable in [
+        "password1",
+        "12345678",
+        "carol.coop.test",
+        "Carol@coop.test",
+    ] {
+        let refused = create_account_with_password(
+            dir.path(),
+            "https://coop.test",
+            "carol.coop.test",
+            &["--email", "carol@coop.test"],
+            guessable,
+        );
+        assert_refused(&refused, "the password is too easy to guess");
+        assert!(!stdout(&refused).contains("did:"), "{}", stdout(&refused));
+    }
+    let listed = run(
+        dir.path(),
+        &["account", "list", "--tenant", "https://coop.test"],
+    );
+    assert_success(&listed);
+    assert!(!stdout(&listed).contains("carol"), "{}", stdout(&listed));
 }
 
 // ---------------------------------------------------------------------------------------------

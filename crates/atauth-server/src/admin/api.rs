@@ -162,7 +162,8 @@ pub struct CreateAccount {
     /// An external DID (`did:plc`, or a `did:web` not hosted here); without it the account
     /// gets a hosted `did:web:<handle>`.
     pub did: Option<String>,
-    /// At least 8 characters.
+    /// 8 to 1024 characters, not trivially guessable (`zxcvbn` score 3 or more, the handle,
+    /// e-mail and cooperative name counting as guessable).
     pub password: String,
 }
 
@@ -180,7 +181,8 @@ pub struct UpdateAccount {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetPassword {
-    /// At least 8 characters.
+    /// 8 to 1024 characters, not trivially guessable (`zxcvbn` score 3 or more, the handle,
+    /// e-mail and cooperative name counting as guessable).
     pub password: String,
 }
 

@@ -8,6 +8,7 @@ use super::error::AdminError;
 use super::settings::{Branding, Policies};
 use crate::accounts::{self, AccountSpec};
 use crate::password::{hash_password, PasswordCost};
+use crate::password_policy;
 use crate::state::AppState;
 use crate::tenant::{issuer_host, validate_issuer, TenantCache};
 use crate::{keys, provision_tenant};
@@ -304,15 +305,22 @@ impl AdminService {
         Ok(account)
     }
 
-    /// Sets a new password (argon2id) and ends every session of the account.
+    /// Sets a new password (argon2id) and ends every session of the account. The password
+    /// meets [`password_policy::check`].
     pub async fn reset_password(
         &self,
         tenant: &Tenant,
         id: &str,
         password: &str,
     ) -> Result<Account, AdminError> {
-        accounts::check_password(password).map_err(AdminError::Invalid)?;
-        self.account(tenant, id).await?;
+        let account = self.account(tenant, id).await?;
+        let about_the_member = [
+            account.handle.as_str(),
+            account.email.as_deref().unwrap_or(""),
+            &tenant.name,
+        ];
+        password_policy::check(password, &about_the_member)
+            .map_err(|weak| AdminError::Invalid(weak.to_string()))?;
         let hash = hash_password(password, self.password_cost, self.rng.as_ref())
             .await
             .map_err(|e| AdminError::Internal(e.to_string()))?;

@@ -87,6 +87,15 @@ fn assert_error(status: u16, body: &Value, want_status: u16, want_error: &str) {
     assert!(body["error_description"].is_string(), "{body}");
 }
 
+/// `field` of each object of a JSON array, in order.
+fn field_of_each(list: &Value, field: &str) -> Vec<String> {
+    let items = list.as_array().expect("array");
+    items
+        .iter()
+        .map(|item| item[field].as_str().expect("string field").to_string())
+        .collect()
+}
+
 /// The admin view of the sessions of `host` (as the operator).
 async fn sessions(admin: &Admin, host: &str, query: &str) -> Vec<Value> {
     let (status, body) = admin
@@ -239,12 +248,7 @@ async fn operator_creates_reads_and_updates_cooperatives() {
     }
     let (status, body) = admin.get("/admin/v1/tenants").await;
     assert_eq!(status, 200);
-    let hosts: Vec<_> = body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["host"].as_str().unwrap().to_string())
-        .collect();
+    let hosts = field_of_each(&body, "host");
     assert_eq!(hosts, ["coop-a.test", "coop-b.test", "coop-c.test"]);
 
     let (status, body) = admin
@@ -432,12 +436,7 @@ async fn accounts_are_created_listed_and_given_external_dids() {
     let (status, list) = admin.get(base).await;
     assert_eq!(status, 200);
     // Creation order; accounts created in the same second in id order.
-    let mut handles: Vec<_> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["handle"].as_str().unwrap().to_string())
-        .collect();
+    let mut handles = field_of_each(&list, "handle");
     handles.sort();
     assert_eq!(handles, ["alice.coop-a.test", "carol.coop-a.test"]);
     let (status, read) = admin.get(&format!("{base}/{id}")).await;
@@ -531,6 +530,83 @@ async fn a_disabled_account_can_neither_sign_in_nor_refresh() {
 
     let (status, body) = admin.patch(&account, json!({"disabled": false})).await;
     assert_eq!((status, body["disabled"].clone()), (200, json!(false)));
+    client.sign_in(SCOPE, "alice.coop-a.test").await;
+}
+
+/// Refused by the password rule (`password_policy`): too short, common, or made of the
+/// cooperative's name (each test adds the member's own handle, and too long).
+const WEAK_PASSWORDS: [&str; 3] = ["short", "password1", "cooperative a1"];
+
+/// A 400 that says why: `zxcvbn` rates the password guessable.
+#[track_caller]
+fn assert_too_guessable(status: u16, body: &Value) {
+    assert_error(status, body, 400, "invalid_request");
+    let reason = body["error_description"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("the password is too easy to guess"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn weak_passwords_are_refused_at_creation_and_nothing_is_created() {
+    let (_server, addr) = TestServer::start_with_admin().await;
+    let admin = Admin::operator(addr);
+    let base = "/admin/v1/tenants/coop-a.test/accounts";
+
+    let too_long = "x".repeat(1025);
+    let own_handle = "carol.coop-a.test";
+    for weak in WEAK_PASSWORDS.into_iter().chain([own_handle, &too_long]) {
+        let (status, body) = admin
+            .post(
+                base,
+                json!({"handle": "carol.coop-a.test", "email": "carol@coop-a.test", "password": weak}),
+            )
+            .await;
+        assert_error(status, &body, 400, "invalid_request");
+        let reason = body["error_description"].as_str().unwrap_or_default();
+        assert!(reason.contains("password"), "{weak}: {reason}");
+    }
+    let (status, body) = admin
+        .post(
+            base,
+            json!({"handle": "carol.coop-a.test", "password": "password1"}),
+        )
+        .await;
+    assert_too_guessable(status, &body);
+
+    let (status, list) = admin.get(base).await;
+    assert_eq!(status, 200);
+    let handles = field_of_each(&list, "handle");
+    assert_eq!(handles, ["alice.coop-a.test"]);
+}
+
+#[tokio::test]
+async fn weak_passwords_are_refused_at_reset_and_nothing_changes() {
+    let (server, addr) = TestServer::start_with_admin().await;
+    let admin = Admin::operator(addr);
+    let client = TestClient::loopback(&server, COOP_A);
+    client.sign_in(SCOPE, "alice.coop-a.test").await;
+    let path = format!(
+        "/admin/v1/tenants/coop-a.test/accounts/{}/password",
+        server.alice.id
+    );
+
+    let too_long = "x".repeat(1025);
+    let own_handle = "alice.coop-a.test";
+    for weak in WEAK_PASSWORDS.into_iter().chain([own_handle, &too_long]) {
+        let (status, body) = admin.post(&path, json!({"password": weak})).await;
+        assert_error(status, &body, 400, "invalid_request");
+    }
+    let (status, body) = admin.post(&path, json!({"password": "12345678"})).await;
+    assert_too_guessable(status, &body);
+
+    // The session lives on and the old password still signs in.
+    let listed = sessions(&admin, COOP_A, "").await;
+    assert!(
+        !listed.is_empty() && listed.iter().all(|s| s["revoked_at"].is_null()),
+        "{listed:?}"
+    );
     client.sign_in(SCOPE, "alice.coop-a.test").await;
 }
 
