@@ -28,3 +28,4 @@ mod sign_in;
 mod tenancy;
 mod token;
 mod transport;
+mod trusted_proxies;
