@@ -1,5 +1,6 @@
 //! Server settings that the binary fills from flags, environment and file.
 
+use crate::client_address::TrustedProxies;
 use crate::password::PasswordCost;
 
 #[derive(Debug, Clone, Default)]
@@ -9,6 +10,9 @@ pub struct ServerConfig {
     /// A header a trusted reverse proxy sets with the original host (e.g. `X-Forwarded-Host`).
     /// Only consulted when configured; otherwise `Host` alone routes.
     pub trusted_host_header: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client address
+    /// (`--trusted-proxy`); empty: the TCP peer is the client.
+    pub trusted_proxies: TrustedProxies,
     /// Maximum concurrent password hash verifications (argon2 is CPU-bound).
     pub password_concurrency: usize,
     /// The argon2id cost of new password hashes (and of the dummy verification for unknown

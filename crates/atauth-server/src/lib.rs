@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod client_address;
 pub mod config;
 pub mod error;
 pub mod keys;

@@ -74,7 +74,8 @@ pub trait Store: Send + Sync + 'static {
         id: TenantId,
         disabled: bool,
     ) -> StoreResult<Option<Tenant>>;
-    /// The admin token whose hash is `token_hash`, at whichever tenant it belongs to.
+    /// The admin token whose hash is `token_hash`, at whichever tenant it belongs to, if that
+    /// tenant is enabled: a disabled cooperative's tokens open nothing.
     async fn admin_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<AdminToken>>;
     /// A repository bound to `tenant`.
     fn tenant_repo(&self, tenant: &Tenant) -> Arc<dyn TenantRepo>;

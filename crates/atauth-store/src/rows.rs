@@ -226,3 +226,5 @@ impl From<AdminTokenRow> for AdminToken {
 }
 
 pub(crate) const ADMIN_TOKEN_COLUMNS: &str = "id, tenant_id, label, created_at";
+/// [`ADMIN_TOKEN_COLUMNS`] of `admin_tokens k` in a join.
+pub(crate) const ADMIN_TOKEN_COLUMNS_K: &str = "k.id, k.tenant_id, k.label, k.created_at";

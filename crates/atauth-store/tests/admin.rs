@@ -266,6 +266,14 @@ async fn admin_tokens_are_found_by_hash_and_belong_to_one_tenant() {
         );
         assert!(r2.list_admin_tokens().await.unwrap().is_empty());
 
+        // A disabled tenant's tokens are not found, until it is enabled again.
+        b.store.set_tenant_disabled(t1.id, true).await.unwrap();
+        let while_disabled = b.store.admin_token_by_hash("hash-1").await.unwrap();
+        assert_eq!(while_disabled, None, "{}", b.name);
+        b.store.set_tenant_disabled(t1.id, false).await.unwrap();
+        let enabled_again = b.store.admin_token_by_hash("hash-1").await.unwrap();
+        assert_eq!(enabled_again, Some(token.clone()), "{}", b.name);
+
         // Another tenant cannot delete it.
         assert!(!r2.delete_admin_token("tok-1").await.unwrap());
         assert!(b

@@ -39,7 +39,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage cooperatives (tenants).
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -72,6 +72,17 @@ pub struct ServeArgs {
     /// Header set by a trusted reverse proxy with the original host (e.g. X-Forwarded-Host).
     #[arg(long, env = "ATAUTH_TRUSTED_HOST_HEADER")]
     pub trusted_host_header: Option<String>,
+    /// A reverse proxy (CIDR, or one address) whose X-Forwarded-For / Forwarded headers name
+    /// the client address, for sign-in throttling (repeatable; the variable takes a
+    /// comma-separated list). From other peers these headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "ATAUTH_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        value_parser = atauth_server::client_address::parse_trusted_proxy
+    )]
+    pub trusted_proxies: Vec<atauth_server::client_address::IpNet>,
     /// Dev only, for tests: resolve HOST to ADDR for outbound fetches (repeatable).
     #[arg(long = "dev-resolve", value_name = "HOST=ADDR", requires = "dev")]
     pub dev_resolve: Vec<String>,

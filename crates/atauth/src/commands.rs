@@ -101,7 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let database = DatabaseTarget::new(&cli.data_dir, cli.database.as_deref())?
         .with_master_key(master_key.map(Arc::new));
     match cli.command {
-        Command::Serve(args) => crate::serve::serve(&database, args).await,
+        Command::Serve(args) => crate::serve::serve(&database, *args).await,
         Command::Tenant(cmd) => {
             let store = database.open().await?;
             let result = tenant(&store, cmd).await;

@@ -10,6 +10,7 @@ use atauth_protocol::clock::{Clock, SystemClock};
 use atauth_protocol::permission::PermissionSet;
 use atauth_protocol::random::SystemRandom;
 use atauth_server::accounts::{create_account, AccountSpec};
+use atauth_server::client_address::TrustedProxies;
 use atauth_server::permission_sets::{PermissionSetSource, PermissionSets};
 use atauth_server::{AppState, PasswordCost, ServerConfig};
 use atauth_store::{DatabaseReplayStore, RedisReplayStore, ReplayStore, Store};
@@ -46,6 +47,7 @@ pub async fn serve(database: &DatabaseTarget, args: ServeArgs) -> anyhow::Result
     let config = ServerConfig {
         dev: args.dev,
         trusted_host_header: args.trusted_host_header.clone(),
+        trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
         password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
         password_cost: PasswordCost::PRODUCTION,
     };

@@ -1,6 +1,11 @@
 //! Who is calling the admin API: the operator (one token configured at start-up, power over
 //! every cooperative) or a cooperative's admin (a token minted by the operator, stored hashed,
 //! power over that cooperative only). `Authorization: Bearer <token>` (RFC 6750 section 2.1).
+//!
+//! A disabled cooperative's tokens are answered like unknown ones (401 `invalid_token`, as a
+//! deleted token is): they authenticate no one until the operator enables it again (the store's
+//! lookup, [`atauth_store::Store::admin_token_by_hash`], finds only enabled cooperatives'
+//! tokens). The operator's token is unaffected.
 
 use super::error::AdminError;
 use super::AdminState;
@@ -47,7 +52,8 @@ impl FromRequestParts<AdminState> for AdminCaller {
         if secure_eq(hash.as_bytes(), state.operator_token_hash.as_bytes()) {
             return Ok(Self::Operator);
         }
-        // A lookup by the SHA-256 of a 256-bit random token reveals nothing usable by timing.
+        // A lookup by the SHA-256 of a 256-bit random token reveals nothing usable by timing;
+        // it finds no token of a disabled cooperative.
         match state.service.store().admin_token_by_hash(&hash).await? {
             Some(record) => Ok(Self::Tenant(record.tenant_id)),
             None => Err(AdminError::Unauthenticated),

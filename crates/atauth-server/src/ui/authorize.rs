@@ -10,6 +10,7 @@ use super::pages::{
 };
 use super::redirect;
 use super::throttle::ThrottleKeys;
+use crate::client_address::ClientAddress;
 use crate::error::log_store_failure;
 use crate::oauth::par::request_id;
 use crate::state::AppState;
@@ -27,12 +28,11 @@ use atauth_protocol::request::AuthorizationRequest;
 use atauth_protocol::scope::{self, ScopeSet};
 use atauth_protocol::{ErrorCode, OAuthError};
 use atauth_store::{Account, Approval, AuthRequestRecord};
-use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use consent_view::{accept_languages, ConsentView};
 use http::{HeaderMap, StatusCode};
 use prompt::FirstStep;
-use std::net::SocketAddr;
 
 mod consent_view;
 mod prompt;
@@ -631,23 +631,4 @@ pub async fn consent(
         }
     };
     Ok(approve(&state, &tenant, &pending, &account, narrowed).await)
-}
-
-/// The peer address when the server was started with connection info (throttling key).
-pub struct ClientAddress(pub Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
-    }
 }

@@ -811,6 +811,47 @@ async fn admin_tokens_are_shown_once_stored_hashed_and_deletable() {
     assert_error(status, &body, 404, "not_found");
 }
 
+/// A disabled cooperative's admin tokens open nothing (issue 11): they are answered like a
+/// deleted token (401), the operator's token keeps working, and enabling the cooperative
+/// again restores them.
+#[tokio::test]
+async fn a_disabled_cooperatives_admin_tokens_are_refused_until_it_is_enabled() {
+    let (_server, addr) = TestServer::start_with_admin().await;
+    let operator = Admin::operator(addr);
+    let tenant_admin = Admin::new(addr, Some(&Admin::mint_token(addr, COOP_A).await));
+    let accounts = "/admin/v1/tenants/coop-a.test/accounts";
+    let new_account = |handle: &str| json!({"handle": handle, "password": PASSWORD});
+    assert_eq!(tenant_admin.get(accounts).await.0, 200);
+
+    let (status, body) = operator
+        .post("/admin/v1/tenants/coop-a.test/disable", json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = tenant_admin.get(accounts).await;
+    assert_error(status, &body, 401, "invalid_token");
+    let (status, body) = tenant_admin
+        .post(accounts, new_account("mallory.coop-a.test"))
+        .await;
+    assert_error(status, &body, 401, "invalid_token");
+    let (status, body) = tenant_admin.get("/admin/v1/tenants").await;
+    assert_error(status, &body, 401, "invalid_token");
+    // Nothing was created; the operator still reads and changes the cooperative.
+    let (status, list) = operator.get(accounts).await;
+    assert_eq!(status, 200, "{list}");
+    assert!(!list.to_string().contains("mallory"), "{list}");
+    let (status, body) = operator
+        .post("/admin/v1/tenants/coop-a.test/enable", json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, list) = tenant_admin.get(accounts).await;
+    assert_eq!(status, 200, "{list}");
+    let (status, body) = tenant_admin
+        .post(accounts, new_account("carol.coop-a.test"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
 /// Data of cooperative A (an account with a live session) against B's admin token and B's
 /// paths: every read and change is refused, and A's data stays as it was.
 #[tokio::test]

@@ -37,3 +37,4 @@ mod sign_in;
 mod tenancy;
 mod token;
 mod transport;
+mod trusted_proxies;

@@ -9,7 +9,7 @@ pub(crate) mod dialect;
 mod repo;
 
 use crate::rows::{
-    AdminTokenRow, TenantRow, ADMIN_TOKEN_COLUMNS, TENANT_COLUMNS, TENANT_COLUMNS_T,
+    AdminTokenRow, TenantRow, ADMIN_TOKEN_COLUMNS_K, TENANT_COLUMNS, TENANT_COLUMNS_T,
 };
 use crate::sealed::{AtRest, Reseal, SEALED_COLUMNS};
 use crate::shared::{issuer_host, unavailable};
@@ -214,7 +214,10 @@ impl<T: SqlBacked> Store for T {
     }
 
     async fn admin_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<AdminToken>> {
-        let sql = format!("SELECT {ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE token_hash = $1");
+        let sql = format!(
+            "SELECT {ADMIN_TOKEN_COLUMNS_K} FROM admin_tokens k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.token_hash = $1 AND NOT t.disabled"
+        );
         let row: Option<AdminTokenRow> = self
             .sql()
             .pools

@@ -7,6 +7,7 @@ use atauth_fetch::{FetchConfig, SafeFetcher};
 use atauth_protocol::clock::{Clock, ManualClock};
 use atauth_protocol::random::SystemRandom;
 use atauth_server::accounts::{create_account, AccountSpec};
+use atauth_server::client_address::TrustedProxies;
 use atauth_server::{AppState, PasswordCost, ServerConfig};
 use atauth_store::sqlite::SqliteStore;
 use atauth_store::{Account, DatabaseReplayStore, ReplayStore, Store, Tenant};
@@ -73,6 +74,26 @@ impl TestServer {
             dev,
             resolver,
             dir,
+            TrustedProxies::default(),
+        )
+        .await
+    }
+
+    /// Like [`TestServer::start`], believing the forwarding headers of requests from
+    /// `trusted_proxies` (CIDRs, as `atauth serve --trusted-proxy`).
+    pub async fn start_behind_proxies(trusted_proxies: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = SqliteStore::open(&dir.path().join("atauth.db"))
+            .await
+            .expect("store");
+        Self::start_on_with(
+            Arc::new(sqlite),
+            Arc::new(DatabaseReplayStore),
+            FetchConfig::default(),
+            false,
+            Arc::new(atauth_fetch::SystemResolver),
+            dir,
+            TrustedProxies::parse(trusted_proxies).expect("trusted proxies"),
         )
         .await
     }
@@ -88,6 +109,7 @@ impl TestServer {
             false,
             Arc::new(atauth_fetch::SystemResolver),
             dir,
+            TrustedProxies::default(),
         )
         .await
     }
@@ -99,6 +121,7 @@ impl TestServer {
         dev: bool,
         resolver: Arc<dyn atauth_fetch::Resolve>,
         dir: tempfile::TempDir,
+        trusted_proxies: TrustedProxies,
     ) -> Self {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -157,7 +180,15 @@ impl TestServer {
         .await
         .expect("bob");
         let fetcher = SafeFetcher::with_resolver(fetch, resolver).expect("fetcher");
-        let (addr, http) = launch(store.clone(), replay, fetcher, clock.clone(), dev).await;
+        let (addr, http) = launch(
+            store.clone(),
+            replay,
+            fetcher,
+            clock.clone(),
+            dev,
+            trusted_proxies,
+        )
+        .await;
         Self {
             addr,
             clock,
@@ -182,6 +213,7 @@ impl TestServer {
             fetcher,
             self.clock.clone(),
             false,
+            TrustedProxies::default(),
         )
         .await;
         Self {
@@ -245,10 +277,12 @@ async fn launch(
     fetcher: SafeFetcher,
     clock: Arc<ManualClock>,
     dev: bool,
+    trusted_proxies: TrustedProxies,
 ) -> (SocketAddr, reqwest::Client) {
     let config = ServerConfig {
         dev,
         trusted_host_header: None,
+        trusted_proxies,
         password_concurrency: 2,
         password_cost: PASSWORD_COST,
     };
@@ -801,6 +835,7 @@ impl TestServer {
         let config = ServerConfig {
             dev: false,
             trusted_host_header: None,
+            trusted_proxies: TrustedProxies::default(),
             password_concurrency: 2,
             password_cost: PASSWORD_COST,
         };
