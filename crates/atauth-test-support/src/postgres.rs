@@ -46,6 +46,27 @@ impl PgTestDatabase {
             url: url.to_string(),
         }
     }
+
+    /// Makes the migrated database number its cooperatives from a start of its own. Stores that
+    /// key by cooperative id outside the database (the shared Redis of the test run) then keep
+    /// this test's counters apart from those of every other test database, which all number
+    /// their first cooperative 1. Call it after the store has run its migrations.
+    pub async fn separate_tenant_ids(&self) {
+        // The name is unique (process, time, counter); its hash spreads the starts apart.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(&self.name, &mut hasher);
+        let start = 1 + std::hash::Hasher::finish(&hasher) % 1_000_000_000_000;
+        let mut conn = PgConnection::connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.name));
+        sqlx::query(&format!(
+            "ALTER TABLE tenants ALTER COLUMN id RESTART WITH {start}"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("cannot renumber the cooperatives of {}: {e}", self.name));
+        let _ = conn.close().await;
+    }
 }
 
 impl Drop for PgTestDatabase {

@@ -150,6 +150,12 @@ async fn a_flow_alternates_between_two_processes_sharing_postgres_and_redis() {
         return;
     };
     let db = PgTestDatabase::create(&admin).await;
+    // Migrated here first, so that its cooperatives get ids of their own in the shared Redis.
+    let store = atauth_store::postgres::PostgresStore::connect(&db.url)
+        .await
+        .expect("postgres");
+    atauth_store::Store::close(&store).await;
+    db.separate_tenant_ids().await;
     let dir = tempfile::tempdir().expect("dir");
     let data_dir = dir.path().to_str().expect("utf-8 path");
     let global = ["--data-dir", data_dir, "--database", db.url.as_str()];

@@ -25,6 +25,7 @@ async fn two_instances(
     let admin = postgres_url()?;
     let db = PgTestDatabase::create(&admin).await;
     let store = PostgresStore::connect(&db.url).await.expect("postgres");
+    db.separate_tenant_ids().await;
     let one = TestServer::start_on(Arc::new(store), replay()).await;
     let other: Arc<dyn Store> = Arc::new(PostgresStore::connect(&db.url).await.expect("postgres"));
     let mut two = one.another_instance(replay()).await;

@@ -18,6 +18,7 @@ async fn two_instances() -> Option<(TestServer, TestServer, PgTestDatabase, Post
     let redis = redis_url()?;
     let db = PgTestDatabase::create(&admin).await;
     let store = PostgresStore::connect(&db.url).await.expect("postgres");
+    db.separate_tenant_ids().await;
     let replay = |url: &str| -> Arc<dyn ReplayStore> {
         Arc::new(RedisReplayStore::new(url).expect("redis replay store"))
     };
